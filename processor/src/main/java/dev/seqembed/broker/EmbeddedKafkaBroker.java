@@ -217,14 +217,23 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             return;
         }
         closed = true;
-        if (admin != null) {
-            admin.close(java.time.Duration.ofSeconds(5));
+        // An interrupted caller (Ctrl-C in a waiting thread, a test timeout) would cut the
+        // controlled shutdown short and log errors: stop first, then restore the flag.
+        final boolean interrupted = Thread.interrupted();
+        try {
+            if (admin != null) {
+                admin.close(java.time.Duration.ofSeconds(5));
+            }
+            shutdownQuietly(broker, controller, metrics, preboundSockets);
+            if (deleteOnClose) {
+                deleteQuietly(dataDir);
+            }
+            LOG.info("Kafka broker at {} stopped", bootstrapServers());
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-        shutdownQuietly(broker, controller, metrics, preboundSockets);
-        if (deleteOnClose) {
-            deleteQuietly(dataDir);
-        }
-        LOG.info("Kafka broker at {} stopped", bootstrapServers());
     }
 
     private synchronized Admin admin() {
