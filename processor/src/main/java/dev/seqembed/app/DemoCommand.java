@@ -1,0 +1,244 @@
+package dev.seqembed.app;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+
+import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.broker.EmbeddedKafkaBroker;
+import dev.seqembed.config.AttentionMode;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.processor.DeadLetter;
+import dev.seqembed.serde.AvroSerde;
+import dev.seqembed.serde.Serdes;
+import dev.seqembed.topology.Models;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code demo}: everything in one JVM: a KRaft broker, the processor, a workload of variable-length sequences
+ * (some in several chunks, a few deliberately bad), progress, and a summary of what each path cost.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run broker, processor and a sample workload in this JVM; print progress and a cost summary.")
+public final class DemoCommand implements Callable<Integer> {
+
+    @Option(names = "--sequences", paramLabel = "N", description = "Sequences to produce (default 300).")
+    Integer sequences;
+
+    @Option(names = "--seconds", paramLabel = "S", description = "Stop producing after S seconds (default: no limit).")
+    Integer seconds;
+
+    @Option(names = "--attention-mode", paramLabel = "MODE", defaultValue = "encoder",
+            description = "encoder | causal (default encoder).")
+    String attentionMode;
+
+    @Option(names = "--max-len", paramLabel = "B", defaultValue = "480", description = "Longest sequence (default 480).")
+    int maxLen;
+
+    @Option(names = "--chunk", paramLabel = "K", defaultValue = "64",
+            description = "Chunk size for the multi-chunk third of the sequences (default 64).")
+    int chunk;
+
+    @Option(names = "--http-port", paramLabel = "P", defaultValue = "0",
+            description = "Serve /metrics on this port while the demo runs (default 0 = off).")
+    int httpPort;
+
+    private static final int BATCH = 25;
+    private static final long DRAIN_MS = 60_000;
+
+    @Override
+    public Integer call() throws Exception {
+        final AttentionMode mode = AttentionMode.parse(attentionMode);
+        final int target = sequences != null ? sequences : seconds != null ? Integer.MAX_VALUE : 300;
+        if (target < 1 || (seconds != null && seconds < 1) || maxLen < 4 || maxLen > 512 || chunk < 1) {
+            throw new UserException("need --sequences >= 1, --seconds >= 1, 4 <= --max-len <= 512, --chunk >= 1");
+        }
+        final PrintStream out = System.out;
+        final long t0 = System.nanoTime();
+        out.println("seqembed demo: starting an in-JVM Kafka broker ...");
+        final Path stateDir = Files.createTempDirectory("seqembed-demo-state-");
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
+            out.printf("broker ready at %s (%.1f s); loading models ...%n", broker.bootstrapServers(), since(t0));
+            final Path modelRoot = ModelDirs.defaultModels();
+            final Models models = Models.load(modelRoot.resolve("dense"), modelRoot.resolve("attention"));
+            final SeqembedConfig config = SeqembedConfig.from(Map.of(
+                    "bootstrap.servers", broker.bootstrapServers(),
+                    StreamsConfig.APPLICATION_ID_CONFIG, "seqembed-demo",
+                    StreamsConfig.STATE_DIR_CONFIG, stateDir.toString(),
+                    SeqembedConfig.ATTENTION_MODE, mode.cliName(),
+                    SeqembedConfig.TOPIC_PARTITIONS, "2",
+                    SeqembedConfig.HTTP_PORT, String.valueOf(httpPort)));
+            out.printf("dense model %s: %s%nattention model %s: %s, mode %s%n", models.dense().id(),
+                    models.dense().config(), models.attention().id(), models.attention().config(), mode.cliName());
+            try (SeqembedApp app = SeqembedApp.start(config, models)) {
+                if (!app.awaitRunning(Duration.ofSeconds(60))) {
+                    throw new IllegalStateException("the processor did not reach RUNNING: " + app.streams().state());
+                }
+                out.printf("processor running (%.1f s); producing ...%n", since(t0));
+                return runWorkload(config, models, mode, target, out);
+            }
+        } finally {
+            deleteQuietly(stateDir);
+        }
+    }
+
+    private int runWorkload(final SeqembedConfig config, final Models models, final AttentionMode mode,
+                            final int target, final PrintStream out) throws Exception {
+        final DemoStats stats = new DemoStats();
+        final AtomicBoolean running = new AtomicBoolean(true);
+        final Thread reader = new Thread(() -> consume(config, stats, running), "demo-consumer");
+        reader.start();
+        final long start = System.nanoTime();
+        final long produceUntil = seconds == null ? Long.MAX_VALUE : start + seconds * 1_000_000_000L;
+        long expectedDense = 0;
+        long expectedAttention = 0;
+        int produced = 0;
+        long lastProgress = System.nanoTime();
+        try (TokenProducer producer = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
+            final int vocab = models.dense().config().vocabSize();
+            final int badRecords = sendBadRecords(producer, vocab);
+            while (produced < target && System.nanoTime() < produceUntil) {
+                final int n = Math.min(BATCH, target - produced);
+                for (final SequenceInput s : SyntheticWorkload.generate(n, 4, maxLen, vocab, produced, "seq-" + produced + "-")) {
+                    // Every third sequence arrives in several chunks, as a streaming source would send it.
+                    final int k = produced % 3 == 0 ? chunk : 0;
+                    producer.send(s, k);
+                    expectedDense += models.dense().config().windowCount(s.tokens().length);
+                    expectedAttention += mode == AttentionMode.CAUSAL ? s.chunks(k).size() : 1;
+                    produced++;
+                }
+                producer.flush();
+                lastProgress = progress(out, start, lastProgress, producer.chunksSent(), stats, expectedDense,
+                        expectedAttention, false);
+            }
+            out.printf("produced %d sequences + %d bad records in %d chunks; waiting for the results ...%n",
+                    produced, badRecords, producer.chunksSent());
+            final long drainUntil = System.nanoTime() + DRAIN_MS * 1_000_000L;
+            while (System.nanoTime() < drainUntil && (stats.denseCount() < expectedDense
+                    || stats.attentionCount() < expectedAttention || stats.dlqCount() < badRecords)) {
+                Thread.sleep(100);
+                lastProgress = progress(out, start, lastProgress, producer.chunksSent(), stats, expectedDense,
+                        expectedAttention, false);
+            }
+            progress(out, start, lastProgress, producer.chunksSent(), stats, expectedDense, expectedAttention, true);
+            running.set(false);
+            reader.join(10_000);
+            stats.printSummary(out, producer.chunksSent(), since(start));
+            final boolean complete = stats.denseCount() >= expectedDense && stats.attentionCount() >= expectedAttention;
+            if (!complete) {
+                out.println("not all results arrived within " + DRAIN_MS / 1000 + " s of the last record");
+            }
+            return complete ? 0 : 1;
+        } finally {
+            running.set(false);
+        }
+    }
+
+    /** One of each kind of bad input: each must land in the DLQ while the good records keep flowing. */
+    private static int sendBadRecords(final TokenProducer producer, final int vocab) {
+        final AvroSerde<TokenChunk> serde = Serdes.tokenChunk();
+        final List<byte[]> values = new ArrayList<>();
+        final List<String> keys = new ArrayList<>();
+        keys.add("bad-bytes");
+        values.add("{\"not\": \"avro\"}".getBytes(StandardCharsets.UTF_8));
+        keys.add("bad-empty");
+        values.add(serde.encode(chunk("bad-empty", 0, new int[0], true)));
+        keys.add("bad-token");
+        values.add(serde.encode(chunk("bad-token", 0, new int[] {101, vocab + 5, 102}, true)));
+        keys.add("some-other-key");
+        values.add(serde.encode(chunk("bad-key", 0, new int[] {101, 102}, true)));
+        keys.add("bad-long");
+        values.add(serde.encode(chunk("bad-long", 0, new int[600], true)));
+        keys.add("bad-order");
+        values.add(serde.encode(chunk("bad-order", 1, new int[] {101}, true)));
+        keys.add("bad-after");
+        values.add(serde.encode(chunk("bad-after", 0, new int[] {101, 102}, true)));
+        keys.add("bad-after");
+        values.add(serde.encode(chunk("bad-after", 1, new int[] {103}, true)));
+        keys.add("bad-dup");
+        values.add(serde.encode(chunk("bad-dup", 0, new int[] {101, 102}, false)));
+        keys.add("bad-dup");
+        values.add(serde.encode(chunk("bad-dup", 0, new int[] {101, 102}, false)));
+        for (int i = 0; i < keys.size(); i++) {
+            producer.sendRaw(keys.get(i), values.get(i));
+        }
+        // bad-after's first chunk and bad-dup's first chunk are valid: 8 of the 10 are dead letters.
+        return keys.size() - 2;
+    }
+
+    private static TokenChunk chunk(final String id, final int index, final int[] tokens, final boolean last) {
+        return TokenChunk.newBuilder().setSequenceId(id).setChunkIndex(index)
+                .setTokens(Arrays.stream(tokens).boxed().toList()).setLast(last).setAttributes(Map.of()).build();
+    }
+
+    private static long progress(final PrintStream out, final long start, final long last, final long chunksIn,
+                                 final DemoStats stats, final long expectedDense, final long expectedAttention,
+                                 final boolean force) {
+        final long now = System.nanoTime();
+        if (!force && now - last < 1_000_000_000L) {
+            return last;
+        }
+        out.printf("  %5.1f s  in %6d chunks | dense %6d/%-6d | attention %5d/%-5d | dlq %d%n",
+                (now - start) / 1e9, chunksIn, stats.denseCount(), expectedDense, stats.attentionCount(),
+                expectedAttention, stats.dlqCount());
+        return now;
+    }
+
+    private static void consume(final SeqembedConfig config, final DemoStats stats, final AtomicBoolean running) {
+        final Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get("bootstrap.servers"));
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "seqembed-demo-reader");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        final AvroSerde<dev.seqembed.avro.Embedding> serde = Serdes.embedding();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(config.topicEmbeddingsDense(), config.topicEmbeddingsAttention(),
+                    config.topicDlq()));
+            while (running.get()) {
+                for (final ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    if (r.topic().equals(config.topicDlq())) {
+                        final Header h = r.headers().lastHeader(DeadLetter.HEADER_REASON);
+                        stats.deadLetter(h == null ? "?" : new String(h.value(), StandardCharsets.UTF_8));
+                        continue;
+                    }
+                    try {
+                        stats.embedding(serde.decode(r.value()));
+                    } catch (final IOException e) {
+                        throw new IllegalStateException("unreadable embedding on " + r.topic(), e);
+                    }
+                }
+            }
+        }
+    }
+
+    private static double since(final long t0) {
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static void deleteQuietly(final Path dir) {
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (final IOException ignored) {
+            // A temp dir left behind is harmless.
+        }
+    }
+}

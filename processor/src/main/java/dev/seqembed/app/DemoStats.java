@@ -1,0 +1,144 @@
+package dev.seqembed.app;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import dev.seqembed.avro.ComputeMetrics;
+import dev.seqembed.avro.Embedding;
+import dev.seqembed.avro.EmbeddingPath;
+
+/**
+ * What the demo saw come out: counts, latencies and the cost of each sequence per path, summarised as the
+ * table that shows dense cost growing linearly with length and attention cost quadratically.
+ */
+final class DemoStats {
+
+    private static final int[] BUCKETS = {16, 32, 64, 128, 256, 512};
+
+    /** Cost of one sequence on one path: summed over its windows (dense) or chunks (causal). */
+    private static final class Cost {
+        long flops;
+        long nanos;
+        int length;
+    }
+
+    private final Map<String, Cost> dense = new ConcurrentHashMap<>();
+    private final Map<String, Cost> attention = new ConcurrentHashMap<>();
+    private final List<Long> denseLatency = Collections.synchronizedList(new ArrayList<>());
+    private final List<Long> attentionLatency = Collections.synchronizedList(new ArrayList<>());
+    private final List<Embedding> firstDense = Collections.synchronizedList(new ArrayList<>());
+    private final List<Embedding> firstAttention = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, Integer> dlqByReason = new ConcurrentHashMap<>();
+
+    void embedding(final Embedding e) {
+        final boolean isDense = e.getPath() == EmbeddingPath.DENSE;
+        final ComputeMetrics m = e.getMetrics();
+        final Cost c = (isDense ? dense : attention).computeIfAbsent(e.getSequenceId(), k -> new Cost());
+        synchronized (c) {
+            c.flops += m.getFlops();
+            c.nanos += m.getComputeNanos();
+            c.length = Math.max(c.length, m.getSequenceLength());
+        }
+        (isDense ? denseLatency : attentionLatency).add(m.getEndToEndMillis());
+        final List<Embedding> first = isDense ? firstDense : firstAttention;
+        if (first.size() < 2) {
+            first.add(e);
+        }
+    }
+
+    void deadLetter(final String reason) {
+        dlqByReason.merge(reason, 1, Integer::sum);
+    }
+
+    int denseCount() {
+        return denseLatency.size();
+    }
+
+    int attentionCount() {
+        return attentionLatency.size();
+    }
+
+    int dlqCount() {
+        return dlqByReason.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    void printSummary(final PrintStream out, final long chunksIn, final double seconds) {
+        out.println();
+        out.println("== summary ==================================================================");
+        out.printf("records in: %d chunks in %.1f s; out: dense %d windows, attention %d embeddings; dlq %d %s%n",
+                chunksIn, seconds, denseCount(), attentionCount(), dlqCount(), new TreeMap<>(dlqByReason));
+        out.printf("end-to-end latency ms   dense p50 %d p99 %d   attention p50 %d p99 %d%n",
+                percentile(denseLatency, 50), percentile(denseLatency, 99), percentile(attentionLatency, 50),
+                percentile(attentionLatency, 99));
+        out.println();
+        out.println("cost per sequence by length (dense: sum over its windows; attention: its forward passes)");
+        out.printf("%-10s %5s | %14s %12s | %14s %12s | %8s%n", "length", "seqs", "dense MFLOP", "dense ms",
+                "attn MFLOP", "attn ms", "attn/dense");
+        int lower = 1;
+        for (final int upper : BUCKETS) {
+            printBucket(out, lower, upper);
+            lower = upper + 1;
+        }
+        printBucket(out, lower, Integer.MAX_VALUE);
+        out.println();
+        printFirst(out, "dense", firstDense);
+        printFirst(out, "attention", firstAttention);
+    }
+
+    private void printBucket(final PrintStream out, final int lower, final int upper) {
+        final double[] d = mean(dense, lower, upper);
+        final double[] a = mean(attention, lower, upper);
+        if (d[0] == 0 && a[0] == 0) {
+            return;
+        }
+        final String label = upper == Integer.MAX_VALUE ? ">" + (lower - 1) : lower + "-" + upper;
+        out.printf("%-10s %5d | %14.1f %12.2f | %14.1f %12.2f | %7.1fx%n", label, (int) Math.max(d[0], a[0]),
+                d[1] / 1e6, d[2] / 1e6, a[1] / 1e6, a[2] / 1e6, d[1] == 0 ? 0 : a[1] / d[1]);
+    }
+
+    private static double[] mean(final Map<String, Cost> costs, final int lower, final int upper) {
+        double n = 0;
+        double flops = 0;
+        double nanos = 0;
+        for (final Cost c : costs.values()) {
+            if (c.length >= lower && c.length <= upper) {
+                n++;
+                flops += c.flops;
+                nanos += c.nanos;
+            }
+        }
+        return n == 0 ? new double[] {0, 0, 0} : new double[] {n, flops / n, nanos / n};
+    }
+
+    private static long percentile(final List<Long> values, final int p) {
+        final List<Long> sorted;
+        synchronized (values) {
+            sorted = new ArrayList<>(values);
+        }
+        if (sorted.isEmpty()) {
+            return 0;
+        }
+        Collections.sort(sorted);
+        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
+    }
+
+    private static void printFirst(final PrintStream out, final String path, final List<Embedding> first) {
+        for (final Embedding e : first) {
+            final List<Float> v = e.getVector();
+            final StringBuilder head = new StringBuilder();
+            for (int i = 0; i < Math.min(6, v.size()); i++) {
+                head.append(String.format("%+.4f ", v.get(i)));
+            }
+            final ComputeMetrics m = e.getMetrics();
+            out.printf("%-9s %s #%d [%d..%d) dim %d: %s... flops %d, %d us, batch %d, state %d B, e2e %d ms%n",
+                    path, e.getSequenceId(), e.getIndex(), e.getStart(), e.getStart() + e.getLength(), v.size(),
+                    head, m.getFlops(), m.getComputeNanos() / 1000, m.getBatchSize(), m.getStateBytes(),
+                    m.getEndToEndMillis());
+        }
+    }
+}

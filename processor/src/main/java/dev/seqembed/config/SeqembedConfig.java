@@ -1,0 +1,278 @@
+package dev.seqembed.config;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.streams.StreamsConfig;
+
+/**
+ * Every setting of seqembed with its production default, in one place.
+ *
+ * <p>Keys are the ones of SPEC.md ({@code attention.mode}, {@code dense.batch.max-windows}, …). Sources are
+ * layered by {@link #from(Map)}: defaults, then a config file, then {@code SEQEMBED_*} environment variables,
+ * then command-line flags. Keys that are not seqembed's own pass through to Kafka Streams unchanged, so any
+ * client or security setting works without seqembed knowing it.
+ */
+public final class SeqembedConfig {
+
+    public static final String TOPIC_TOKENS = "topic.tokens";
+    public static final String TOPIC_DLQ = "topic.dlq";
+    public static final String TOPIC_WINDOWS = "topic.windows";
+    public static final String TOPIC_EMBEDDINGS_DENSE = "topic.embeddings.dense";
+    public static final String TOPIC_EMBEDDINGS_ATTENTION = "topic.embeddings.attention";
+    public static final String TOPIC_PARTITIONS = "topic.partitions";
+    public static final String TOPIC_REPLICATION = "topic.replication-factor";
+    public static final String TOPIC_CREATE = "topic.create";
+
+    public static final String DENSE_MODEL = "dense.model";
+    public static final String DENSE_BATCH_MAX_WINDOWS = "dense.batch.max-windows";
+    public static final String DENSE_BATCH_MAX_WAIT_MS = "dense.batch.max-wait-ms";
+
+    public static final String ATTENTION_MODEL = "attention.model";
+    public static final String ATTENTION_MODE = "attention.mode";
+    public static final String ATTENTION_POOLING = "attention.pooling";
+    public static final String ATTENTION_NORMALIZE = "attention.normalize";
+    public static final String ATTENTION_OVERFLOW = "attention.overflow";
+
+    public static final String STATE_IDLE_TIMEOUT_MS = "state.idle-timeout";
+    public static final String STATE_MAX_BYTES = "state.max-bytes-per-sequence";
+
+    public static final String HTTP_PORT = "http.port";
+    public static final String NATIVE_THREADS = "native.threads";
+
+    /** Prefix of environment variables read as settings: {@code SEQEMBED_ATTENTION_MODE=causal}. */
+    public static final String ENV_PREFIX = "SEQEMBED_";
+
+    private static final Map<String, String> DEFAULTS = defaults();
+
+    private final Map<String, String> values;
+
+    private SeqembedConfig(final Map<String, String> values) {
+        this.values = Map.copyOf(values);
+    }
+
+    private static Map<String, String> defaults() {
+        final Map<String, String> d = new TreeMap<>();
+        d.put(TOPIC_TOKENS, "tokens");
+        d.put(TOPIC_DLQ, "tokens.dlq");
+        d.put(TOPIC_WINDOWS, "windows");
+        d.put(TOPIC_EMBEDDINGS_DENSE, "embeddings.dense");
+        d.put(TOPIC_EMBEDDINGS_ATTENTION, "embeddings.attention");
+        d.put(TOPIC_PARTITIONS, "4");
+        d.put(TOPIC_REPLICATION, "1");
+        d.put(TOPIC_CREATE, "true");
+        d.put(DENSE_BATCH_MAX_WINDOWS, "64");
+        d.put(DENSE_BATCH_MAX_WAIT_MS, "20");
+        d.put(ATTENTION_MODE, "encoder");
+        d.put(ATTENTION_POOLING, "mean");
+        d.put(ATTENTION_NORMALIZE, "true");
+        d.put(ATTENTION_OVERFLOW, "reject");
+        d.put(STATE_IDLE_TIMEOUT_MS, String.valueOf(Duration.ofMinutes(30).toMillis()));
+        d.put(STATE_MAX_BYTES, String.valueOf(64L << 20));
+        d.put(HTTP_PORT, "8080");
+        d.put(StreamsConfig.APPLICATION_ID_CONFIG, "seqembed");
+        d.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+        d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        d.put("processing.exception.handler.global.enabled", "true");
+        // Replication of changelogs and repartition topics: -1 = broker default.
+        d.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");
+        d.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
+        d.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), "5");
+        d.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // A batch of attention forwards can take a while: leave ample headroom over one poll loop.
+        d.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), "200");
+        return d;
+    }
+
+    /** The defaults alone. */
+    public static SeqembedConfig defaultConfig() {
+        return new SeqembedConfig(DEFAULTS);
+    }
+
+    /**
+     * Layers the given sources over the defaults; later maps win.
+     *
+     * @param layers e.g. file properties, {@link #fromEnvironment(Map)}, command-line overrides
+     */
+    @SafeVarargs
+    public static SeqembedConfig from(final Map<String, String>... layers) {
+        final Map<String, String> merged = new HashMap<>(DEFAULTS);
+        for (final Map<String, String> layer : layers) {
+            layer.forEach((k, v) -> {
+                if (v != null) {
+                    merged.put(k, v);
+                }
+            });
+        }
+        return new SeqembedConfig(merged);
+    }
+
+    /**
+     * Settings from {@code SEQEMBED_*} variables: {@code SEQEMBED_ATTENTION_MODE} becomes {@code attention.mode},
+     * {@code SEQEMBED_DENSE_BATCH_MAX__WINDOWS} becomes {@code dense.batch.max-windows} ({@code __} = '-').
+     */
+    public static Map<String, String> fromEnvironment(final Map<String, String> env) {
+        final Map<String, String> out = new HashMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                final String key = k.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT)
+                        .replace("__", "-").replace('_', '.');
+                out.put(key, v);
+            }
+        });
+        return out;
+    }
+
+    /** A copy with one setting changed. */
+    public SeqembedConfig with(final String key, final String value) {
+        final Map<String, String> copy = new HashMap<>(values);
+        copy.put(key, value);
+        return new SeqembedConfig(copy);
+    }
+
+    public String get(final String key) {
+        return values.get(key);
+    }
+
+    public String topicTokens() {
+        return values.get(TOPIC_TOKENS);
+    }
+
+    public String topicDlq() {
+        return values.get(TOPIC_DLQ);
+    }
+
+    public String topicWindows() {
+        return values.get(TOPIC_WINDOWS);
+    }
+
+    public String topicEmbeddingsDense() {
+        return values.get(TOPIC_EMBEDDINGS_DENSE);
+    }
+
+    public String topicEmbeddingsAttention() {
+        return values.get(TOPIC_EMBEDDINGS_ATTENTION);
+    }
+
+    public int topicPartitions() {
+        return intValue(TOPIC_PARTITIONS, 1);
+    }
+
+    public short topicReplication() {
+        return (short) intValue(TOPIC_REPLICATION, 1);
+    }
+
+    public boolean createTopics() {
+        return booleanValue(TOPIC_CREATE);
+    }
+
+    public int denseBatchMaxWindows() {
+        return intValue(DENSE_BATCH_MAX_WINDOWS, 1);
+    }
+
+    public long denseBatchMaxWaitMs() {
+        return longValue(DENSE_BATCH_MAX_WAIT_MS, 1);
+    }
+
+    public AttentionMode attentionMode() {
+        return AttentionMode.parse(values.get(ATTENTION_MODE));
+    }
+
+    public boolean attentionPoolingCls() {
+        final String p = values.get(ATTENTION_POOLING).trim().toLowerCase(Locale.ROOT);
+        if (!p.equals("mean") && !p.equals("cls")) {
+            throw new ConfigException(ATTENTION_POOLING + " must be mean or cls, got '" + p + "'");
+        }
+        return p.equals("cls");
+    }
+
+    public boolean attentionNormalize() {
+        return booleanValue(ATTENTION_NORMALIZE);
+    }
+
+    public boolean attentionTruncate() {
+        final String o = values.get(ATTENTION_OVERFLOW).trim().toLowerCase(Locale.ROOT);
+        if (!o.equals("reject") && !o.equals("truncate")) {
+            throw new ConfigException(ATTENTION_OVERFLOW + " must be reject or truncate, got '" + o + "'");
+        }
+        return o.equals("truncate");
+    }
+
+    public long stateIdleTimeoutMs() {
+        return longValue(STATE_IDLE_TIMEOUT_MS, 1);
+    }
+
+    public long stateMaxBytesPerSequence() {
+        return longValue(STATE_MAX_BYTES, 1);
+    }
+
+    public int httpPort() {
+        return intValue(HTTP_PORT, 0);
+    }
+
+    public String applicationId() {
+        return values.get(StreamsConfig.APPLICATION_ID_CONFIG);
+    }
+
+    /**
+     * The Kafka Streams properties: every key that is not seqembed's own, passed through as given.
+     */
+    public Properties streamsProperties() {
+        final Properties p = new Properties();
+        values.forEach((k, v) -> {
+            if (!isOwnKey(k)) {
+                p.put(k, v);
+            }
+        });
+        return p;
+    }
+
+    /** All settings, for logging at start-up (secrets masked). */
+    public Map<String, String> describe() {
+        final Map<String, String> out = new TreeMap<>();
+        values.forEach((k, v) -> out.put(k, k.contains("password") || k.contains("sasl.jaas") ? "[hidden]" : v));
+        return out;
+    }
+
+    private static boolean isOwnKey(final String key) {
+        return key.startsWith("topic.") || key.startsWith("dense.") || key.startsWith("attention.")
+                || key.startsWith("state.") || key.startsWith("http.") || key.startsWith("native.")
+                || key.startsWith("demo.");
+    }
+
+    private int intValue(final String key, final int min) {
+        final long v = longValue(key, min);
+        if (v > Integer.MAX_VALUE) {
+            throw new ConfigException(key + " is too large: " + v);
+        }
+        return (int) v;
+    }
+
+    private long longValue(final String key, final long min) {
+        final String raw = values.get(key);
+        final long v;
+        try {
+            v = Long.parseLong(raw.trim());
+        } catch (final NumberFormatException | NullPointerException e) {
+            throw new ConfigException(key + " must be a whole number, got '" + raw + "'");
+        }
+        if (v < min) {
+            throw new ConfigException(key + " must be at least " + min + ", got " + v);
+        }
+        return v;
+    }
+
+    private boolean booleanValue(final String key) {
+        final String raw = values.get(key).trim().toLowerCase(Locale.ROOT);
+        if (!raw.equals("true") && !raw.equals("false")) {
+            throw new ConfigException(key + " must be true or false, got '" + raw + "'");
+        }
+        return raw.equals("true");
+    }
+}

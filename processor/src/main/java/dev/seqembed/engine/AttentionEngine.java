@@ -1,0 +1,107 @@
+package dev.seqembed.engine;
+
+import dev.seqembed.avro.ComputeMetrics;
+import dev.seqembed.avro.Embedding;
+import dev.seqembed.avro.EmbeddingPath;
+import dev.seqembed.avro.ModelRef;
+import dev.seqembed.model.BertModel;
+import dev.seqembed.model.KvCache;
+import dev.seqembed.model.Pooling;
+
+/**
+ * Runs the attention model for one sequence and attaches the cost (SPEC §6): a whole-sequence bidirectional
+ * forward in encoder mode, or one chunk against the sequence's KV cache in causal mode. Shared by the
+ * streaming processors and the offline {@code embed} command.
+ */
+public final class AttentionEngine {
+
+    /** Makes an engine bound to a clock (a processor's wall clock, or the system's). */
+    @FunctionalInterface
+    public interface Factory {
+        AttentionEngine create(Clock clock);
+    }
+
+    private final BertModel model;
+    private final ModelRef modelRef;
+    private final Pooling pooling;
+    private final boolean normalize;
+    private final Clock clock;
+
+    public AttentionEngine(final BertModel model, final Pooling pooling, final boolean normalize, final Clock clock) {
+        this.model = model;
+        this.modelRef = new ModelRef(model.id(), model.sha256());
+        this.pooling = pooling;
+        this.normalize = normalize;
+        this.clock = clock;
+    }
+
+    public BertModel model() {
+        return model;
+    }
+
+    /**
+     * Encoder mode: one bidirectional forward over the whole sequence.
+     *
+     * @param stateBytes bytes the sequence's buffer held when it was computed
+     * @param ingestMs when the record that completed the sequence was ingested (its timestamp)
+     */
+    public Embedding encode(final String sequenceId, final int[] tokens, final long ingestMs, final long stateBytes) {
+        final long startMs = clock.millis();
+        final long t0 = System.nanoTime();
+        final float[] vector = model.encode(tokens, pooling, normalize);
+        final long nanos = System.nanoTime() - t0;
+        final int n = tokens.length;
+        return embedding(sequenceId, 0, 0, n, true, vector, metrics(model.config().flops(n, n), nanos, n, n,
+                stateBytes, startMs, ingestMs, 0));
+    }
+
+    /**
+     * Causal mode: processes one chunk against the cache, which it extends.
+     *
+     * @param cache the sequence's cache; its length is the chunk's start offset
+     */
+    public Embedding causal(final String sequenceId, final KvCache cache, final int chunkIndex, final int[] chunk,
+                            final boolean last, final long ingestMs) {
+        final int start = cache.length();
+        final long startMs = clock.millis();
+        final long t0 = System.nanoTime();
+        final float[] vector = model.appendCausal(cache, chunk, pooling, normalize);
+        final long nanos = System.nanoTime() - t0;
+        final int total = start + chunk.length;
+        return embedding(sequenceId, chunkIndex, start, chunk.length, last, vector,
+                metrics(model.config().flops(chunk.length, total), nanos, chunk.length, total, cache.sizeBytes(),
+                        startMs, ingestMs, start));
+    }
+
+    private ComputeMetrics metrics(final long flops, final long nanos, final int batchTokens, final int sequenceLength,
+                                   final long stateBytes, final long startMs, final long ingestMs,
+                                   final int cacheHits) {
+        return ComputeMetrics.newBuilder()
+                .setFlops(flops)
+                .setComputeNanos(nanos)
+                .setBatchSize(1)
+                .setBatchTokens(batchTokens)
+                .setPaddedTokens(0)
+                .setSequenceLength(sequenceLength)
+                .setStateBytes(stateBytes)
+                .setQueueMillis(Math.max(0, startMs - ingestMs))
+                .setEndToEndMillis(Math.max(0, clock.millis() - ingestMs))
+                .setCacheHitTokens(cacheHits)
+                .build();
+    }
+
+    private Embedding embedding(final String sequenceId, final int index, final int start, final int length,
+                                final boolean fin, final float[] vector, final ComputeMetrics metrics) {
+        return Embedding.newBuilder()
+                .setSequenceId(sequenceId)
+                .setPath(EmbeddingPath.ATTENTION)
+                .setIndex(index)
+                .setStart(start)
+                .setLength(length)
+                .setFinal$(fin)
+                .setVector(Vectors.toList(vector))
+                .setModel(modelRef)
+                .setMetrics(metrics)
+                .build();
+    }
+}

@@ -1,0 +1,49 @@
+package dev.seqembed.processor;
+
+import java.util.function.LongUnaryOperator;
+
+/**
+ * What makes a chunk acceptable, derived from the models and settings at start-up.
+ *
+ * @param vocabSize token ids must be in [0, vocabSize) (the smaller vocabulary of the two models)
+ * @param maxTokens longest sequence accepted; longer ones are rejected with SEQUENCE_TOO_LONG
+ * @param stateBytesForTokens the attention state a sequence of n tokens needs
+ * @param maxStateBytes limit of that state per sequence (STATE_LIMIT above it)
+ * @param idleTimeoutMs sequences without a chunk for this long are evicted
+ */
+public record ValidationRules(int vocabSize, int maxTokens, LongUnaryOperator stateBytesForTokens,
+                              long maxStateBytes, long idleTimeoutMs) {
+
+    /** A broken rule: the code and a message naming the sequence and what was wrong. */
+    public record Violation(ErrorCode code, String message) {
+    }
+
+    /**
+     * Checks tokens arriving after {@code seen} earlier ones (the order of SPEC §7: empty, range, length, state).
+     *
+     * @param endsNonEmpty an empty chunk is fine when it only closes a sequence that has tokens
+     * @return the first broken rule, or null
+     */
+    public Violation check(final String sequenceId, final int[] tokens, final int seen, final boolean endsNonEmpty) {
+        if (tokens.length == 0 && !(endsNonEmpty && seen > 0)) {
+            return new Violation(ErrorCode.EMPTY_SEQUENCE, "sequence '" + sequenceId + "': chunk has no tokens");
+        }
+        for (int i = 0; i < tokens.length; i++) {
+            if (tokens[i] < 0 || tokens[i] >= vocabSize) {
+                return new Violation(ErrorCode.TOKEN_OUT_OF_RANGE, "sequence '" + sequenceId + "': token "
+                        + tokens[i] + " at position " + (seen + i) + " is outside [0, " + vocabSize + ")");
+            }
+        }
+        final int total = seen + tokens.length;
+        if (total > maxTokens) {
+            return new Violation(ErrorCode.SEQUENCE_TOO_LONG, "sequence '" + sequenceId + "' reaches " + total
+                    + " tokens, more than the " + maxTokens + " allowed");
+        }
+        final long bytes = stateBytesForTokens.applyAsLong(total);
+        if (bytes > maxStateBytes) {
+            return new Violation(ErrorCode.STATE_LIMIT, "sequence '" + sequenceId + "' would hold " + bytes
+                    + " bytes of state, above state.max-bytes-per-sequence " + maxStateBytes);
+        }
+        return null;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.seqembed.processor;
+
+import java.util.Set;
+
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.ProcessorSupplier;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+
+import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.avro.WindowRecord;
+import dev.seqembed.engine.Vectors;
+import dev.seqembed.engine.WindowSlicer;
+import dev.seqembed.state.WindowBuffer;
+
+/**
+ * Cuts each sequence into the dense model's fixed windows as its chunks arrive; windows span chunk
+ * boundaries. The tokens of a window not yet complete wait in a changelogged store.
+ */
+public final class WindowAssembler extends ContextualProcessor<String, SequenceEvent, String, WindowRecord> {
+
+    public static final String STORE = "window-buffer";
+
+    private final WindowSlicer slicer;
+    private KeyValueStore<String, WindowBuffer> store;
+
+    WindowAssembler(final WindowSlicer slicer) {
+        this.slicer = slicer;
+    }
+
+    /** The supplier, declaring this processor's store. */
+    public static ProcessorSupplier<String, SequenceEvent, String, WindowRecord> supplier(final WindowSlicer slicer) {
+        return new ProcessorSupplier<>() {
+            @Override
+            public Processor<String, SequenceEvent, String, WindowRecord> get() {
+                return new WindowAssembler(slicer);
+            }
+
+            @Override
+            public Set<StoreBuilder<?>> stores() {
+                return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
+                        Serdes.String(), WindowBuffer.SERDE));
+            }
+        };
+    }
+
+    @Override
+    public void init(final ProcessorContext<String, WindowRecord> context) {
+        super.init(context);
+        store = context.getStateStore(STORE);
+    }
+
+    @Override
+    public void process(final Record<String, SequenceEvent> record) {
+        final SequenceEvent event = record.value();
+        switch (event.kind()) {
+            case ABORT:
+                store.delete(event.sequenceId());
+                return;
+            case CHUNK:
+                apply(record, event.chunk());
+                return;
+            default:
+                // Dead letters are the DLQ writer's business.
+        }
+    }
+
+    private void apply(final Record<String, SequenceEvent> record, final TokenChunk chunk) {
+        final String id = chunk.getSequenceId();
+        final WindowBuffer state = store.get(id);
+        final WindowSlicer.Result result = slicer.append(state == null ? WindowBuffer.EMPTY : state,
+                Vectors.toIntArray(chunk.getTokens()), chunk.getLast());
+        if (result.state() == null) {
+            store.delete(id);
+        } else {
+            store.put(id, result.state());
+        }
+        for (final WindowSlicer.Slice s : result.windows()) {
+            final WindowRecord w = WindowRecord.newBuilder()
+                    .setSequenceId(id)
+                    .setWindowIndex(s.index())
+                    .setStart(s.start())
+                    .setTokens(java.util.Arrays.stream(s.tokens()).boxed().toList())
+                    .setValid(s.valid())
+                    .setFinal$(s.fin())
+                    .setIngestTimeMs(record.timestamp())
+                    .build();
+            context().forward(new Record<>(id, w, record.timestamp()));
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.seqembed.topology;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.Topology;
+
+import dev.seqembed.config.AttentionMode;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.engine.AttentionEngine;
+import dev.seqembed.engine.WindowSlicer;
+import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.model.BertConfig;
+import dev.seqembed.model.Pooling;
+import dev.seqembed.processor.AttentionCausal;
+import dev.seqembed.processor.AttentionEncoder;
+import dev.seqembed.processor.ChunkValidator;
+import dev.seqembed.processor.DeadLetterWriter;
+import dev.seqembed.processor.DenseBatcher;
+import dev.seqembed.processor.ValidationRules;
+import dev.seqembed.serde.Serdes;
+import dev.seqembed.state.TokenBuffer;
+
+/**
+ * The processor's topology (SPEC §1), shared by the application and its tests:
+ * <pre>
+ *   tokens ─► validate ─┬─► dead-letters ─► tokens.dlq
+ *                       ├─► windower ─► windows ─► dense (micro-batched) ─► embeddings.dense
+ *                       └─► attention (encoder | causal) ─► embeddings.attention
+ * </pre>
+ */
+public final class SeqembedTopology {
+
+    private SeqembedTopology() {
+    }
+
+    /** Builds the topology for the given settings and models. */
+    public static Topology build(final SeqembedConfig config, final Models models, final Telemetry telemetry) {
+        final BertConfig bert = models.attention().config();
+        final AttentionMode mode = config.attentionMode();
+        final Pooling pooling = config.attentionPoolingCls() ? Pooling.CLS : Pooling.MEAN;
+        final boolean normalize = config.attentionNormalize();
+        final AttentionEngine.Factory engines = clock -> new AttentionEngine(models.attention(), pooling, normalize,
+                clock);
+        final ValidationRules rules = attentionRules(config, bert,
+                Math.min(models.dense().config().vocabSize(), bert.vocabSize()));
+
+        final Topology t = new Topology();
+        t.addSource("tokens", new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.topicTokens());
+        t.addProcessor("validate", ChunkValidator.supplier(rules, telemetry), "tokens");
+
+        t.addProcessor("dead-letters", () -> new DeadLetterWriter(telemetry), "validate");
+        t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(), "dead-letters");
+
+        t.addProcessor("windower", dev.seqembed.processor.WindowAssembler.supplier(
+                new WindowSlicer(models.dense().config())), "validate");
+        t.addSink("windows-out", config.topicWindows(), new StringSerializer(), Serdes.windowRecord().serializer(),
+                "windower");
+        t.addSource("windows-in", new StringDeserializer(), Serdes.windowRecord().deserializer(),
+                config.topicWindows());
+        t.addProcessor("dense", DenseBatcher.supplier(models.dense(), config.denseBatchMaxWindows(),
+                config.denseBatchMaxWaitMs(), telemetry), "windows-in");
+        t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
+                Serdes.embedding().serializer(), "dense");
+
+        final int positions = bert.maxPositionEmbeddings();
+        t.addProcessor("attention", mode == AttentionMode.CAUSAL
+                ? AttentionCausal.supplier(engines, positions, telemetry)
+                : AttentionEncoder.supplier(engines, positions, telemetry), "validate");
+        t.addSink("attention-out", config.topicEmbeddingsAttention(), new StringSerializer(),
+                Serdes.embedding().serializer(), "attention");
+        return t;
+    }
+
+    /**
+     * The rules every sequence must meet: the attention model's positions (unless truncating) and its state
+     * limit bound both paths, so a record is either processed by both or dead-lettered.
+     */
+    public static ValidationRules attentionRules(final SeqembedConfig config, final BertConfig bert,
+                                                 final int vocabSize) {
+        final AttentionMode mode = config.attentionMode();
+        return new ValidationRules(vocabSize,
+                config.attentionTruncate() ? Integer.MAX_VALUE : bert.maxPositionEmbeddings(),
+                tokens -> mode == AttentionMode.CAUSAL ? causalStateBytes(bert, tokens) : TokenBuffer.sizeBytes(tokens),
+                config.stateMaxBytesPerSequence(),
+                config.stateIdleTimeoutMs());
+    }
+
+    /** K and V of every layer for n tokens in float32, plus the pooled running state. */
+    static long causalStateBytes(final BertConfig bert, final long tokens) {
+        final long h = bert.hiddenSize();
+        return 64 + 2L * bert.numHiddenLayers() * tokens * h * Float.BYTES + 2 * h * Float.BYTES;
+    }
+}

@@ -1,0 +1,27 @@
+package dev.seqembed.testing;
+
+import java.util.Arrays;
+import java.util.Map;
+
+import dev.seqembed.avro.TokenChunk;
+
+/** Builds TokenChunks for tests. */
+public final class Chunks {
+
+    private Chunks() {
+    }
+
+    public static TokenChunk chunk(final String id, final int index, final int[] tokens, final boolean last) {
+        return TokenChunk.newBuilder().setSequenceId(id).setChunkIndex(index)
+                .setTokens(Arrays.stream(tokens).boxed().toList()).setLast(last).setAttributes(Map.of()).build();
+    }
+
+    /** Tokens 1..n shifted by {@code offset} (all inside the test vocabulary). */
+    public static int[] tokens(final int n, final int offset) {
+        final int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = 1 + (offset + i * 7) % 190;
+        }
+        return t;
+    }
+}

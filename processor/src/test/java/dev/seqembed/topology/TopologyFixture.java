@@ -1,0 +1,76 @@
+package dev.seqembed.topology;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+
+import dev.seqembed.avro.Embedding;
+import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.serde.Serdes;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/** A TopologyTestDriver around the real topology with small real models. */
+final class TopologyFixture implements AutoCloseable {
+
+    final SeqembedConfig config;
+    final Models models;
+    final Telemetry telemetry = new Telemetry(new SimpleMeterRegistry());
+    final TopologyTestDriver driver;
+    final TestInputTopic<byte[], byte[]> tokens;
+    final TestOutputTopic<String, Embedding> dense;
+    final TestOutputTopic<String, Embedding> attention;
+    final TestOutputTopic<byte[], byte[]> dlq;
+    private Instant time = Instant.parse("2026-01-01T00:00:00Z");
+
+    TopologyFixture(final Models models, final Path stateDir, final Map<String, String> settings) {
+        this.models = models;
+        this.config = SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092",
+                "state.dir", stateDir.toString()), settings);
+        final Properties props = config.streamsProperties();
+        driver = new TopologyTestDriver(SeqembedTopology.build(config, models, telemetry), props, time);
+        tokens = driver.createInputTopic(config.topicTokens(), new ByteArraySerializer(), new ByteArraySerializer());
+        dense = driver.createOutputTopic(config.topicEmbeddingsDense(), new StringDeserializer(),
+                Serdes.embedding().deserializer());
+        attention = driver.createOutputTopic(config.topicEmbeddingsAttention(), new StringDeserializer(),
+                Serdes.embedding().deserializer());
+        dlq = driver.createOutputTopic(config.topicDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    void send(final TokenChunk chunk) {
+        send(chunk.getSequenceId(), Serdes.tokenChunk().encode(chunk));
+    }
+
+    void send(final String key, final byte[] value) {
+        time = time.plusMillis(1);
+        tokens.pipeInput(new TestRecord<>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, time));
+    }
+
+    /** Lets the wall-clock punctuators run (dense batch flush, idle eviction). */
+    void advance(final Duration d) {
+        driver.advanceWallClockTime(d);
+    }
+
+    List<Embedding> denseOut() {
+        advance(Duration.ofMillis(config.denseBatchMaxWaitMs() + 1));
+        return dense.readValuesToList();
+    }
+
+    @Override
+    public void close() {
+        driver.close();
+    }
+}
