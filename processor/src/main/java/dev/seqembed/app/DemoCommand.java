@@ -77,8 +77,6 @@ public final class DemoCommand implements Callable<Integer> {
         final Path stateDir = Files.createTempDirectory("seqembed-demo-state-");
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
             out.printf("broker ready at %s (%.1f s); loading models ...%n", broker.bootstrapServers(), since(t0));
-            final Path modelRoot = ModelDirs.defaultModels();
-            final Models models = Models.load(modelRoot.resolve("dense"), modelRoot.resolve("attention"));
             final SeqembedConfig config = SeqembedConfig.from(Map.of(
                     "bootstrap.servers", broker.bootstrapServers(),
                     StreamsConfig.APPLICATION_ID_CONFIG, "seqembed-demo",
@@ -86,6 +84,9 @@ public final class DemoCommand implements Callable<Integer> {
                     SeqembedConfig.ATTENTION_MODE, mode.cliName(),
                     SeqembedConfig.TOPIC_PARTITIONS, "2",
                     SeqembedConfig.HTTP_PORT, String.valueOf(httpPort)));
+            NativeSetup.forProcessor(config);
+            final Path modelRoot = ModelDirs.defaultModels();
+            final Models models = Models.load(modelRoot.resolve("dense"), modelRoot.resolve("attention"));
             out.printf("dense model %s: %s%nattention model %s: %s, mode %s%n", models.dense().id(),
                     models.dense().config(), models.attention().id(), models.attention().config(), mode.cliName());
             try (SeqembedApp app = SeqembedApp.start(config, models)) {
@@ -115,6 +116,9 @@ public final class DemoCommand implements Callable<Integer> {
         try (TokenProducer producer = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
             final int vocab = models.dense().config().vocabSize();
             final int badRecords = sendBadRecords(producer, vocab);
+            // One of the "bad" sequences starts valid and complete (its later chunk is the bad one).
+            expectedDense += 1;
+            expectedAttention += 1;
             while (produced < target && System.nanoTime() < produceUntil) {
                 final int n = Math.min(BATCH, target - produced);
                 for (final SequenceInput s : SyntheticWorkload.generate(n, 4, maxLen, vocab, produced, "seq-" + produced + "-")) {

@@ -19,7 +19,7 @@ public final class Main implements Runnable {
     private CommandLine.Model.CommandSpec spec;
 
     static {
-        NativeSetup.configure();
+        NativeSetup.cacheDir();
     }
 
     public static void main(final String[] args) {

@@ -51,6 +51,7 @@ public final class RunCommand implements Callable<Integer> {
         putIf(cli, SeqembedConfig.HTTP_PORT, httpPort);
         final SeqembedConfig config = options.resolve(cli);
         config.attentionMode();
+        NativeSetup.forProcessor(config);
         final Models models = loadModels(config);
         final SeqembedApp app = SeqembedApp.start(config, models);
         final CountDownLatch closed = new CountDownLatch(1);

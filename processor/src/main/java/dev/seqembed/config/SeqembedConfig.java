@@ -78,7 +78,8 @@ public final class SeqembedConfig {
         d.put(HTTP_PORT, "8080");
         d.put(StreamsConfig.APPLICATION_ID_CONFIG, "seqembed");
         d.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
+        // Two stream threads let the dense and attention tasks compute side by side on two cores.
+        d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
         d.put("processing.exception.handler.global.enabled", "true");
         // Replication of changelogs and repartition topics: -1 = broker default.
         d.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");
@@ -242,7 +243,8 @@ public final class SeqembedConfig {
 
     private static boolean isOwnKey(final String key) {
         return key.startsWith("topic.") || key.startsWith("dense.") || key.startsWith("attention.")
-                || key.startsWith("state.") || key.startsWith("http.") || key.startsWith("native.")
+                || key.equals(STATE_IDLE_TIMEOUT_MS) || key.equals(STATE_MAX_BYTES)
+                || key.startsWith("http.") || key.startsWith("native.")
                 || key.startsWith("demo.");
     }
 
