@@ -1,0 +1,167 @@
+package dev.seqembed.state;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Serde;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import dev.seqembed.avro.WindowRecord;
+import dev.seqembed.model.BertModel;
+import dev.seqembed.model.KvCache;
+import dev.seqembed.model.Pooling;
+import dev.seqembed.processor.AttentionCausal;
+import dev.seqembed.testing.Chunks;
+import dev.seqembed.testing.TestModels;
+
+/** The versioned state formats of the changelogged stores. */
+class StateSerdeTest {
+
+    private static final String TOPIC = "seqembed-some-store-changelog";
+
+    @TempDir
+    static Path modelDir;
+
+    private static BertModel bert;
+
+    @BeforeAll
+    static void loadModel() throws Exception {
+        bert = TestModels.write(modelDir).attention();
+    }
+
+    private static <T> byte[] write(final Serde<T> serde, final T value) {
+        return serde.serializer().serialize(TOPIC, value);
+    }
+
+    private static <T> T roundTrip(final Serde<T> serde, final T value) {
+        return serde.deserializer().deserialize(TOPIC, write(serde, value));
+    }
+
+    @Test
+    void sequenceProgressRoundTrips() {
+        for (final SequenceProgress p : List.of(
+                new SequenceProgress(0, 0, false, "", 0),
+                new SequenceProgress(7, 4096, true, "", 1_767_225_600_123L),
+                new SequenceProgress(3, 513, true, "SEQUENCE_TOO_LONG", Long.MAX_VALUE),
+                new SequenceProgress(Integer.MAX_VALUE, Integer.MAX_VALUE, true, "STATE_LIMIT", -1))) {
+            assertThat(roundTrip(SequenceProgress.SERDE, p)).isEqualTo(p);
+        }
+        assertThat(roundTrip(SequenceProgress.SERDE, new SequenceProgress(1, 1, true, "STATE_LIMIT", 5)).rejected())
+                .isTrue();
+    }
+
+    @Test
+    void windowBufferRoundTripsAndItsSizeIsItsStoredSize() {
+        for (final WindowBuffer w : List.of(WindowBuffer.EMPTY, new WindowBuffer(12, 96, Chunks.tokens(37, 5)),
+                new WindowBuffer(1, 2, new int[] {0, -1, 30521, Integer.MAX_VALUE}))) {
+            final byte[] bytes = write(WindowBuffer.SERDE, w);
+            final WindowBuffer back = WindowBuffer.SERDE.deserializer().deserialize(TOPIC, bytes);
+            assertThat(back.nextWindowIndex()).isEqualTo(w.nextWindowIndex());
+            assertThat(back.bufferStart()).isEqualTo(w.bufferStart());
+            assertThat(back.tokens()).containsExactly(w.tokens());
+            assertThat(w.sizeBytes()).isEqualTo(bytes.length);
+        }
+    }
+
+    @Test
+    void tokenBufferRoundTripsAndItsSizeIsItsStoredSize() {
+        for (final int[] tokens : List.of(new int[0], new int[] {101}, Chunks.tokens(512, 3))) {
+            final byte[] bytes = write(TokenBuffer.SERDE, new TokenBuffer(tokens));
+            assertThat(TokenBuffer.SERDE.deserializer().deserialize(TOPIC, bytes).tokens()).containsExactly(tokens);
+            assertThat(TokenBuffer.sizeBytes(tokens.length)).isEqualTo(bytes.length);
+        }
+    }
+
+    @Test
+    void bufferedWindowRoundTrips() {
+        final WindowRecord w = WindowRecord.newBuilder().setSequenceId("séquence-1").setWindowIndex(3).setStart(24)
+                .setTokens(List.of(5, 6, 7, 0)).setValid(3).setFinal$(true).setIngestTimeMs(1_767_225_600_000L)
+                .build();
+        final BufferedWindow b = new BufferedWindow(w, 1_767_225_600_042L);
+        assertThat(roundTrip(BufferedWindow.SERDE, b)).isEqualTo(b);
+    }
+
+    @Test
+    void kvCacheRoundTripsAndTheRestoredCacheContinuesExactlyLikeTheOriginal() {
+        final KvCache cache = bert.newCache();
+        bert.appendCausal(cache, Chunks.tokens(5, 0), Pooling.MEAN, true);
+        bert.appendCausal(cache, Chunks.tokens(3, 5), Pooling.MEAN, true);
+        final byte[] bytes = write(AttentionCausal.CACHE_SERDE, cache);
+        assertThat(bytes).hasSize((int) cache.sizeBytes() + 1);
+
+        final KvCache restored = AttentionCausal.CACHE_SERDE.deserializer().deserialize(TOPIC, bytes);
+        assertThat(restored.length()).isEqualTo(8);
+        assertThat(restored.layers()).isEqualTo(TestModels.BERT.numHiddenLayers());
+        assertThat(restored.hidden()).isEqualTo(TestModels.BERT.hiddenSize());
+        assertThat(restored.toBytes()).isEqualTo(cache.toBytes());
+
+        final int[] next = Chunks.tokens(4, 8);
+        final float[] fromOriginal = bert.appendCausal(cache, next, Pooling.MEAN, true);
+        final float[] fromRestored = bert.appendCausal(restored, next, Pooling.MEAN, true);
+        assertThat(fromRestored).containsExactly(fromOriginal);
+        assertThat(restored.toBytes()).isEqualTo(cache.toBytes());
+    }
+
+    @Test
+    void anEmptyKvCacheRoundTrips() {
+        final KvCache empty = bert.newCache();
+        final KvCache back = roundTrip(AttentionCausal.CACHE_SERDE, empty);
+        assertThat(back.length()).isZero();
+        assertThat(back.toBytes()).isEqualTo(empty.toBytes());
+    }
+
+    static List<Serde<?>> serdes() {
+        return List.of(SequenceProgress.SERDE, WindowBuffer.SERDE, TokenBuffer.SERDE, BufferedWindow.SERDE,
+                AttentionCausal.CACHE_SERDE);
+    }
+
+    private static byte[] sample(final Serde<?> serde) {
+        if (serde == SequenceProgress.SERDE) {
+            return write(SequenceProgress.SERDE, new SequenceProgress(1, 2, false, "", 3));
+        } else if (serde == WindowBuffer.SERDE) {
+            return write(WindowBuffer.SERDE, new WindowBuffer(1, 2, new int[] {3}));
+        } else if (serde == TokenBuffer.SERDE) {
+            return write(TokenBuffer.SERDE, new TokenBuffer(new int[] {3}));
+        } else if (serde == BufferedWindow.SERDE) {
+            return write(BufferedWindow.SERDE, new BufferedWindow(WindowRecord.newBuilder().setSequenceId("s")
+                    .setWindowIndex(0).setStart(0).setTokens(List.of(1)).setValid(1).setFinal$(true)
+                    .setIngestTimeMs(0).build(), 0));
+        }
+        return write(AttentionCausal.CACHE_SERDE, bert.newCache());
+    }
+
+    @ParameterizedTest
+    @MethodSource("serdes")
+    void aWrongFormatVersionIsASerializationExceptionNamingBothVersions(final Serde<?> serde) {
+        final byte[] bytes = sample(serde);
+        assertThat(bytes[0]).as("format version byte").isEqualTo((byte) 1);
+        final byte[] future = Arrays.copyOf(bytes, bytes.length);
+        future[0] = 2;
+        assertThatThrownBy(() -> serde.deserializer().deserialize(TOPIC, future))
+                .isInstanceOf(SerializationException.class)
+                .hasMessageContaining(TOPIC)
+                .hasMessageContaining("format 2")
+                .hasMessageContaining("format 1");
+        assertThatThrownBy(() -> serde.deserializer().deserialize(TOPIC, new byte[0]))
+                .isInstanceOf(SerializationException.class)
+                .hasMessageContaining("none")
+                .hasMessageContaining("format 1");
+    }
+
+    @ParameterizedTest
+    @MethodSource("serdes")
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    void nullStaysNull(final Serde serde) {
+        assertThat(serde.serializer().serialize(TOPIC, null)).isNull();
+        assertThat(serde.deserializer().deserialize(TOPIC, null)).isNull();
+    }
+}
