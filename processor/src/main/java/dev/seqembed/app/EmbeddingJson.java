@@ -40,6 +40,10 @@ public final class EmbeddingJson {
 
     /** Parses one line written by {@link #write}. */
     public static Embedding read(final String line) throws IOException {
-        return READER.read(null, DecoderFactory.get().jsonDecoder(Embedding.getClassSchema(), line));
+        try {
+            return READER.read(null, DecoderFactory.get().jsonDecoder(Embedding.getClassSchema(), line));
+        } catch (final org.apache.avro.AvroRuntimeException e) {
+            throw new IOException("not an Embedding: " + e.getMessage(), e);
+        }
     }
 }

@@ -1,7 +1,5 @@
 package dev.seqembed.app;
 
-import java.nio.file.NoSuchFileException;
-
 import dev.seqembed.config.ConfigException;
 import dev.seqembed.model.ModelLoadException;
 import picocli.CommandLine;
@@ -45,7 +43,7 @@ public final class Main implements Runnable {
     }
 
     private static boolean isUserError(final Exception ex) {
-        return ex instanceof ConfigException || ex instanceof ModelLoadException || ex instanceof NoSuchFileException
+        return ex instanceof ConfigException || ex instanceof ModelLoadException || ex instanceof java.nio.file.FileSystemException
                 || ex instanceof UserException || ex instanceof java.net.BindException;
     }
 

@@ -241,8 +241,13 @@ public final class SeqembedConfig {
         return out;
     }
 
+    private static final java.util.Set<String> OWN_TOPIC_KEYS = java.util.Set.of(TOPIC_TOKENS, TOPIC_DLQ,
+            TOPIC_WINDOWS, TOPIC_EMBEDDINGS_DENSE, TOPIC_EMBEDDINGS_ATTENTION, TOPIC_PARTITIONS, TOPIC_REPLICATION,
+            TOPIC_CREATE);
+
     private static boolean isOwnKey(final String key) {
-        return key.startsWith("topic.") || key.startsWith("dense.") || key.startsWith("attention.")
+        // Other "topic." keys are Kafka Streams' own settings for its internal topics (StreamsConfig.TOPIC_PREFIX).
+        return OWN_TOPIC_KEYS.contains(key) || key.startsWith("dense.") || key.startsWith("attention.")
                 || key.equals(STATE_IDLE_TIMEOUT_MS) || key.equals(STATE_MAX_BYTES)
                 || key.startsWith("http.") || key.startsWith("native.")
                 || key.startsWith("demo.");

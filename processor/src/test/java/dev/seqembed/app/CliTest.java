@@ -255,10 +255,6 @@ class CliTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("bug: embed --output naming an existing directory fails in Files.newBufferedWriter "
-            + "with java.nio.file.FileSystemException ('Is a directory'), which Main.isUserError does not treat as a "
-            + "user error (only NoSuchFileException): picocli prints a stack trace and exits 1 instead of one line "
-            + "and exit 2 (SPEC §5). Treat FileSystemException/AccessDeniedException (or check --output) as user errors.")
     void embedToAnOutputThatIsADirectory() throws Exception {
         final Path in = jsonl("ok-out2.jsonl", seq("a", new int[] {1, 2}));
         final Path outDir = Files.createDirectories(dir.resolve("out-is-a-dir"));

@@ -10,7 +10,6 @@ import java.util.function.Consumer;
 
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -163,10 +162,6 @@ class SeqembedConfigTest {
      * through; seqembed claims every {@code topic.*} key as its own and drops them.
      */
     @Test
-    @Disabled("bug: SeqembedConfig.isOwnKey treats every 'topic.*' key as seqembed's own, so Kafka Streams' "
-            + "internal-topic settings (StreamsConfig.TOPIC_PREFIX, e.g. topic.min.insync.replicas, "
-            + "topic.retention.ms) never reach streamsProperties(); only seqembed's topic.tokens/dlq/windows/"
-            + "embeddings.*/partitions/replication-factor/create should be withheld (SPEC §5 pass-through)")
     void kafkaStreamsInternalTopicSettingsPassThrough() {
         final String key = StreamsConfig.topicPrefix(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG);
         assertThat(key).isEqualTo("topic.min.insync.replicas");
