@@ -175,6 +175,7 @@ public final class BlasKernel {
         ensureConfigured();
         if (probeResult == null) {
             probeResult = Nd4jProbe.run();
+            LOG.info("OpenBLAS kernel in use: {}; gemm self-check {}", activeCoreName(), probeResult ? "passed" : "FAILED");
             if (!probeResult) {
                 LOG.warn("BLAS self-check FAILED with OPENBLAS_CORETYPE={} ({}): the OpenBLAS kernel may be broken "
                         + "on this CPU and embeddings may be wrong. Set OPENBLAS_CORETYPE to a safe kernel "
@@ -183,6 +184,34 @@ public final class BlasKernel {
             }
         }
         return probeResult;
+    }
+
+    /**
+     * The kernel OpenBLAS actually uses ({@code openblas_get_corename()} of the loaded library, found through
+     * /proc/self/maps), e.g. "Haswell" or "Prescott"; "not loaded" before ND4J is, "unknown" if it cannot tell.
+     * Unlike {@link #coreType()} this shows what the library did with the environment.
+     */
+    public static synchronized String activeCoreName() {
+        try {
+            String path = null;
+            for (final String line : Files.readAllLines(Path.of("/proc/self/maps"))) {
+                final int slash = line.indexOf('/');
+                if (slash >= 0 && line.contains("libopenblas") && line.contains(".so")) {
+                    path = line.substring(slash).trim();
+                    break;
+                }
+            }
+            if (path == null) {
+                return "not loaded";
+            }
+            // dlopen of an already loaded library returns the same handle: this reads the live state.
+            final com.sun.jna.Function f = com.sun.jna.NativeLibrary.getInstance(path).getFunction("openblas_get_corename");
+            final String name = f.invokeString(new Object[0], false);
+            return name == null ? "unknown" : name.trim();
+        } catch (final Throwable t) {
+            LOG.debug("Cannot ask OpenBLAS for its kernel: {}", t.toString());
+            return "unknown";
+        }
     }
 
     /** Kept in its own class so that ND4J is only loaded when the probe runs. */

@@ -37,4 +37,15 @@ class BlasKernelTest {
     void probeAgreesWithJava() {
         assertThat(BlasKernel.probe()).isTrue();
     }
+
+    @Test
+    void theLoadedLibraryUsesTheChosenKernel() {
+        BlasKernel.probe(); // loads ND4J and OpenBLAS
+        final String active = BlasKernel.activeCoreName();
+        assertThat(active).isNotIn("not loaded", "unknown", "");
+        if (!"default".equals(BlasKernel.coreType())) {
+            // OpenBLAS reports core names in its own case (e.g. "Haswell", "SkylakeX")
+            assertThat(active).isEqualToIgnoringCase(BlasKernel.coreType());
+        }
+    }
 }
