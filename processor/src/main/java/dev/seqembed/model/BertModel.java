@@ -300,9 +300,9 @@ public final class BertModel {
         final int heads = config.numAttentionHeads();
         final int dh = config.headSize();
         final int h = config.hiddenSize();
-        final INDArray qc = q.dup('c');
-        final INDArray kc = k.dup('c');
-        final INDArray vc = v.dup('c');
+        final INDArray qc = contiguous(q);
+        final INDArray kc = contiguous(k);
+        final INDArray vc = contiguous(v);
         final INDArray q3 = qc.reshape('c', m, heads, dh).permute(1, 0, 2);        // [heads, m, dh]
         final INDArray kT3 = kc.reshape('c', c, heads, dh).permute(1, 2, 0);       // [heads, dh, c]
         final INDArray v3 = vc.reshape('c', c, heads, dh).permute(1, 0, 2);        // [heads, c, dh]
@@ -320,6 +320,11 @@ public final class BertModel {
         // Only base arrays are closed: reshapes of fresh 'c' arrays share their buffer.
         NdMath.close(qc, kc, vc, scores3, ctx3);
         return ctx.reshape('c', m, h);
+    }
+
+    /** The array itself if it is a dense 'c' matrix (e.g. keys built from the cache), else a 'c' copy. */
+    private static INDArray contiguous(final INDArray x) {
+        return !x.isView() && x.ordering() == 'c' ? x : x.dup('c');
     }
 
     /** -inf where key position j is after the query's absolute position start + r, repeated per head. */
