@@ -80,7 +80,7 @@ public final class BertModel {
         } catch (final IllegalArgumentException e) {
             throw new ModelLoadException(f.configFile() + ": " + e.getMessage(), e);
         }
-        final String p = f.tensors().get(BertTensors.PREFIX + BertTensors.WORD_EMBEDDINGS) != null
+        final String p = f.tensors().names().contains(BertTensors.PREFIX + BertTensors.WORD_EMBEDDINGS)
                 ? BertTensors.PREFIX : "";
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();

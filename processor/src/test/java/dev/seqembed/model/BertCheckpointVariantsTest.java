@@ -38,6 +38,27 @@ class BertCheckpointVariantsTest {
     }
 
     @Test
+    void integerPositionIdsBufferAsInOlderHuggingFaceExportsIsIgnored() throws IOException {
+        final Map<String, Tensor> w = Fixtures.bertTensors(C, 36, 0.2, "");
+        final int maxPos = C.maxPositionEmbeddings();
+        final Map<String, Tensor> withIds = new LinkedHashMap<>(w);
+        // written as F32 [2, maxPos], then relabelled I64 [1, maxPos]: the same byte count
+        withIds.put("embeddings.position_ids", new Tensor(new int[] {2, maxPos}, new float[2 * maxPos]));
+        final Path dir = Fixtures.writeBert(tmp.resolve("ids"), C, withIds);
+        final Path file = dir.resolve("model.safetensors");
+        final String latin = new String(java.nio.file.Files.readAllBytes(file), java.nio.charset.StandardCharsets.ISO_8859_1);
+        final String from = "\"embeddings.position_ids\":{\"dtype\":\"F32\",\"shape\":[2," + maxPos + "]";
+        final String to = "\"embeddings.position_ids\":{\"dtype\":\"I64\",\"shape\":[1," + maxPos + "]";
+        assertThat(latin).contains(from);
+        java.nio.file.Files.write(file, latin.replace(from, to).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        assertThat(SafeTensors.read(file).unsupportedDtype("embeddings.position_ids")).isEqualTo("I64");
+        final BertModel m = BertModel.load(dir);
+        final int[] tokens = Fixtures.tokens(10, 9, C.vocabSize());
+        Reference.assertClose(m.encode(tokens, Pooling.CLS, true),
+                Reference.pool(Reference.bert(w, "", C, tokens, false), 9, Pooling.CLS, true), 1e-4, "with ids");
+    }
+
+    @Test
     void halfAndBfloat16CheckpointsLoadAndMatchTheRoundedReference() throws IOException {
         final Map<String, Tensor> w = Fixtures.bertTensors(C, 32, 0.2, "");
         final int[] tokens = Fixtures.tokens(6, 21, C.vocabSize());

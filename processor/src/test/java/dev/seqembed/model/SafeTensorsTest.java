@@ -102,10 +102,18 @@ class SafeTensorsTest {
     }
 
     @Test
-    void unsupportedDtypeNamesTensorAndDtype() throws IOException {
-        final Path f = raw("{\"ids\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 0f, 0f);
-        assertThatThrownBy(() -> SafeTensors.read(f)).isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("ids").hasMessageContaining("I64");
+    void unsupportedDtypeIsListedAndNamedWhenRequested() throws IOException {
+        final Path f = raw("{\"ids\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 0f, 0f, 5f);
+        final SafeTensors st = SafeTensors.read(f);
+        assertThat(st.names()).containsExactlyInAnyOrder("ids", "w");
+        assertThat(st.get("w").data()).containsExactly(5f);
+        assertThat(st.unsupportedDtype("ids")).isEqualTo("I64");
+        assertThatThrownBy(() -> st.get("ids")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tensor ids").hasMessageContaining("'I64'");
+        final Path outside = raw("{\"ids\":{\"dtype\":\"I64\",\"shape\":[4],\"data_offsets\":[0,32]}}", 0f);
+        assertThatThrownBy(() -> SafeTensors.read(outside)).isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("ids");
     }
 
     @Test
