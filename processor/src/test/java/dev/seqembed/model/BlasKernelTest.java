@@ -27,6 +27,8 @@ class BlasKernelTest {
         } else {
             assertThat(BlasKernel.source()).isIn("none", "environment");
         }
+        final String wait = System.getenv("OMP_WAIT_POLICY");
+        assertThat(BlasKernel.waitPolicy()).isEqualTo(wait != null && !wait.isBlank() ? wait.trim() : "PASSIVE");
         final String threads = System.getenv("OMP_NUM_THREADS");
         if (threads != null && !threads.isBlank()) {
             assertThat(BlasKernel.nativeThreads()).isEqualTo(threads.trim());
