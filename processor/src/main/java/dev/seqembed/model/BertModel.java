@@ -80,7 +80,7 @@ public final class BertModel {
         } catch (final IllegalArgumentException e) {
             throw new ModelLoadException(f.configFile() + ": " + e.getMessage(), e);
         }
-        final String p = f.tensors().get(BertTensors.PREFIX + BertTensors.WORD_EMBEDDINGS) != null
+        final String p = f.tensors().names().contains(BertTensors.PREFIX + BertTensors.WORD_EMBEDDINGS)
                 ? BertTensors.PREFIX : "";
         final int h = c.hiddenSize();
         final int inter = c.intermediateSize();
@@ -169,9 +169,15 @@ public final class BertModel {
         checkTokens(tokens, 0);
         Objects.requireNonNull(pooling, "pooling");
         final INDArray x = forward(tokens, 0, null, false);
-        final float[] v = pooling == Pooling.CLS
-                ? NdMath.data(x.getRow(0))
-                : NdMath.data(x.mean(0));
+        final float[] v;
+        if (pooling == Pooling.CLS) {
+            v = NdMath.data(x.getRow(0));
+        } else {
+            final INDArray mean = x.mean(0);
+            v = NdMath.data(mean);
+            NdMath.close(mean);
+        }
+        NdMath.close(x);
         return normalize ? NdMath.l2Normalize(v) : v;
     }
 
@@ -192,7 +198,9 @@ public final class BertModel {
         checkTokens(chunk, cache.length());
         final int h = config.hiddenSize();
         final int m = chunk.length;
-        final float[] out = NdMath.data(forward(chunk, cache.length(), cache, true));
+        final INDArray x = forward(chunk, cache.length(), cache, true);
+        final float[] out = NdMath.data(x);
+        NdMath.close(x);
         final double[] chunkSum = new double[h];
         for (int r = 0; r < m; r++) {
             for (int j = 0; j < h; j++) {
@@ -215,7 +223,10 @@ public final class BertModel {
     /** Final hidden states [n][hidden] of a full forward from position 0, causal or bidirectional. */
     public float[][] hiddenStates(final int[] tokens, final boolean causal) {
         checkTokens(tokens, 0);
-        return forward(tokens, 0, null, causal).toFloatMatrix();
+        final INDArray x = forward(tokens, 0, null, causal);
+        final float[][] out = x.toFloatMatrix();
+        NdMath.close(x);
+        return out;
     }
 
     private void checkTokens(final int[] tokens, final int start) {
@@ -256,20 +267,25 @@ public final class BertModel {
             final Layer layer = layers[l];
             final INDArray qkv = NdMath.linear(x, layer.qkvT(), layer.qkvB());
             final INDArray q = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h));
-            INDArray k = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(h, 2 * h));
-            INDArray v = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * h, 3 * h));
+            final INDArray k = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(h, 2 * h));
+            final INDArray v = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * h, 3 * h));
+            INDArray kAll = k;
+            INDArray vAll = v;
             if (cache != null) {
                 cache.stage(l, NdMath.data(k), NdMath.data(v), m);
                 if (start > 0) {
-                    k = NdMath.matrix(Arrays.copyOf(cache.keys(l), c * h), c, h);
-                    v = NdMath.matrix(Arrays.copyOf(cache.values(l), c * h), c, h);
+                    kAll = NdMath.matrix(Arrays.copyOf(cache.keys(l), c * h), c, h);
+                    vAll = NdMath.matrix(Arrays.copyOf(cache.values(l), c * h), c, h);
                 }
             }
-            final INDArray ctx = attention(q, k, v, m, c, start, causal);
-            final INDArray a = NdMath.linear(ctx, layer.outT(), layer.outB()).addi(x);
+            final INDArray ctx = attention(q, kAll, vAll, m, c, start, causal);
+            NdMath.close(qkv, kAll, vAll);
+            final INDArray a = NdMath.linearConsuming(ctx, layer.outT(), layer.outB()).addi(x);
+            NdMath.close(x);
             NdMath.layerNorm(a, layer.ln1G(), layer.ln1B(), config.layerNormEps());
             final INDArray mid = NdMath.activate(NdMath.linear(a, layer.interT(), layer.interB()), config.hiddenAct());
-            x = NdMath.linear(mid, layer.ffnT(), layer.ffnB()).addi(a);
+            x = NdMath.linearConsuming(mid, layer.ffnT(), layer.ffnB()).addi(a);
+            NdMath.close(a);
             NdMath.layerNorm(x, layer.ln2G(), layer.ln2B(), config.layerNormEps());
         }
         return x;
@@ -277,23 +293,38 @@ public final class BertModel {
 
     /**
      * Multi-head attention of m queries (absolute positions start..start+m-1) over c keys (positions 0..c-1),
-     * as batched gemms over heads: softmax(Q K^T + M) V, scale already in Q.
+     * as batched gemms over heads: softmax(Q K^T + M) V, scale already in Q. Returns a new [m, h] array.
      */
     private INDArray attention(final INDArray q, final INDArray k, final INDArray v, final int m, final int c,
                                final int start, final boolean causal) {
         final int heads = config.numAttentionHeads();
         final int dh = config.headSize();
         final int h = config.hiddenSize();
-        final INDArray q3 = q.dup('c').reshape('c', m, heads, dh).permute(1, 0, 2);       // [heads, m, dh]
-        final INDArray kT3 = k.dup('c').reshape('c', c, heads, dh).permute(1, 2, 0);      // [heads, dh, c]
-        final INDArray v3 = v.dup('c').reshape('c', c, heads, dh).permute(1, 0, 2);       // [heads, c, dh]
-        final INDArray scores = Nd4j.matmul(q3, kT3).reshape('c', (long) heads * m, c);   // [heads*m, c]
+        final INDArray qc = contiguous(q);
+        final INDArray kc = contiguous(k);
+        final INDArray vc = contiguous(v);
+        final INDArray q3 = qc.reshape('c', m, heads, dh).permute(1, 0, 2);        // [heads, m, dh]
+        final INDArray kT3 = kc.reshape('c', c, heads, dh).permute(1, 2, 0);       // [heads, dh, c]
+        final INDArray v3 = vc.reshape('c', c, heads, dh).permute(1, 0, 2);        // [heads, c, dh]
+        final INDArray scores3 = Nd4j.matmul(q3, kT3);                             // [heads, m, c]
+        final INDArray scores = scores3.reshape('c', (long) heads * m, c);        // [heads*m, c]
         if (causal && m > 1) {
-            scores.addi(causalMask(heads, m, c, start));
+            final INDArray mask = causalMask(heads, m, c, start);
+            scores.addi(mask);
+            NdMath.close(mask);
         }
         NdMath.softmaxRows(scores);
-        final INDArray ctx = Nd4j.matmul(scores.reshape('c', heads, m, c), v3);            // [heads, m, dh]
-        return ctx.permute(1, 0, 2).dup('c').reshape('c', m, h);
+        final INDArray probs3 = scores.reshape('c', heads, m, c);
+        final INDArray ctx3 = Nd4j.matmul(probs3, v3);                             // [heads, m, dh]
+        final INDArray ctx = ctx3.permute(1, 0, 2).dup('c');                        // [m, heads, dh]
+        // Only base arrays are closed: reshapes of fresh 'c' arrays share their buffer.
+        NdMath.close(qc, kc, vc, scores3, ctx3);
+        return ctx.reshape('c', m, h);
+    }
+
+    /** The array itself if it is a dense 'c' matrix (e.g. keys built from the cache), else a 'c' copy. */
+    private static INDArray contiguous(final INDArray x) {
+        return !x.isView() && x.ordering() == 'c' ? x : x.dup('c');
     }
 
     /** -inf where key position j is after the query's absolute position start + r, repeated per head. */

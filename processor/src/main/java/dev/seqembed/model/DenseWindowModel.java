@@ -122,13 +122,15 @@ public final class DenseWindowModel {
                 System.arraycopy(embedding, id * d, x, (b * w + i) * d, d);
             }
         }
-        final INDArray h = NdMath.activate(NdMath.linear(NdMath.matrix(x, batch, w * d), fc1T, fc1b),
+        final INDArray h = NdMath.activate(NdMath.linearConsuming(NdMath.matrix(x, batch, w * d), fc1T, fc1b),
                 config.hiddenAct());
-        final INDArray y = NdMath.linear(h, fc2T, fc2b);
+        final INDArray y = NdMath.linearConsuming(h, fc2T, fc2b);
         if (config.normalize()) {
             NdMath.l2NormalizeRows(y);
         }
-        return y.toFloatMatrix();
+        final float[][] out = y.toFloatMatrix();
+        NdMath.close(y);
+        return out;
     }
 
     /** Convenience: one window. */

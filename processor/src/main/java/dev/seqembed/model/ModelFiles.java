@@ -89,6 +89,10 @@ final class ModelFiles {
 
         /** The tensor, checked against the expected shape. */
         Tensor tensor(final String name, final int... shape) throws ModelLoadException {
+            final String badDtype = tensors.unsupportedDtype(name);
+            if (badDtype != null) {
+                throw new ModelLoadException(tensors.unsupportedMessage(name, badDtype));
+            }
             final Tensor t = tensors.get(name);
             if (t == null) {
                 throw new ModelLoadException("missing tensor " + name + ": expected shape " + Arrays.toString(shape)

@@ -2,7 +2,7 @@ package dev.seqembed.model;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.strict.Erf;
+import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
@@ -50,6 +50,13 @@ final class NdMath {
         return x.mmul(wT).addiRowVector(b);
     }
 
+    /** linear(x) then close x: for chains where the input is a temporary. */
+    static INDArray linearConsuming(final INDArray x, final INDArray wT, final INDArray b) {
+        final INDArray y = linear(x, wT, b);
+        close(x);
+        return y;
+    }
+
     /** In-place activation. */
     static INDArray activate(final INDArray x, final Activation act) {
         return switch (act) {
@@ -60,30 +67,52 @@ final class NdMath {
     }
 
     /**
-     * In-place exact GELU, 0.5 x (1 + erf(x / sqrt 2)), with libnd4j's erf op (ND4J's own "gelu" ops are the
-     * sigmoid and tanh approximations, which differ from PyTorch's nn.GELU by up to ~1e-3).
+     * In-place exact GELU, 0.5 x (1 + erf(x / sqrt 2)) = 0.5 x erfc(-x / sqrt 2), with libnd4j's erfc op
+     * (float-accurate, measured). ND4J's own "gelu" ops are the sigmoid and tanh approximations, which differ
+     * from PyTorch's nn.GELU by up to ~1e-3. The erfc form avoids the cancellation in 1 + erf(x) for x << 0.
      */
     static INDArray geluErf(final INDArray x) {
-        final INDArray t = x.mul(INV_SQRT2);
-        Nd4j.getExecutioner().exec(new Erf(t, t));
-        t.addi(1.0).muli(0.5);
-        return x.muli(t);
+        final INDArray t = x.mul(-INV_SQRT2);
+        Nd4j.getExecutioner().exec(new Erfc(t, t));
+        x.muli(t.muli(0.5));
+        close(t);
+        return x;
     }
 
     /** In-place LayerNorm over each row: (x - mean) / sqrt(biased var + eps) * gamma + beta. */
     static INDArray layerNorm(final INDArray x, final INDArray gamma, final INDArray beta, final double eps) {
-        x.subiColumnVector(x.mean(true, 1));
-        final INDArray var = x.mul(x).mean(true, 1).addi(eps);
-        Transforms.sqrt(var, false);
-        x.diviColumnVector(var);
+        final INDArray mean = x.mean(true, 1);
+        x.subiColumnVector(mean);
+        final INDArray sq = x.mul(x);
+        final INDArray std = sq.mean(true, 1).addi(eps);
+        Transforms.sqrt(std, false);
+        x.diviColumnVector(std);
+        close(mean, sq, std);
         return x.muliRowVector(gamma).addiRowVector(beta);
     }
 
     /** In-place, numerically stable softmax over each row (the row max is subtracted first). */
     static INDArray softmaxRows(final INDArray s) {
-        s.subiColumnVector(s.max(true, 1));
+        final INDArray max = s.max(true, 1);
+        s.subiColumnVector(max);
         Transforms.exp(s, false);
-        return s.diviColumnVector(s.sum(true, 1));
+        final INDArray sum = s.sum(true, 1);
+        s.diviColumnVector(sum);
+        close(max, sum);
+        return s;
+    }
+
+    /**
+     * Frees the native memory of arrays this code allocated and no longer uses, instead of waiting for the
+     * garbage collector (a forward pass makes tens of MB of temporaries; only small Java objects point to
+     * them, so the heap would not trigger a collection in time). Views and released arrays are skipped.
+     */
+    static void close(final INDArray... arrays) {
+        for (final INDArray a : arrays) {
+            if (a != null && !a.wasClosed() && a.closeable()) {
+                a.close();
+            }
+        }
     }
 
     /** Row-major float data of any array (copies if it is a view or not in 'c' order). */
@@ -98,7 +127,9 @@ final class NdMath {
     static INDArray l2NormalizeRows(final INDArray y) {
         final INDArray norms = y.norm2(true, 1);
         Transforms.max(norms, 1e-12, false);
-        return y.diviColumnVector(norms);
+        y.diviColumnVector(norms);
+        close(norms);
+        return y;
     }
 
     /** L2-normalises a vector in place (double accumulation), max(norm, 1e-12). */

@@ -26,7 +26,8 @@ import java.util.TreeMap;
  * format (no Java library exists): an 8-byte little-endian header length, a JSON header
  * {@code {name: {dtype, shape, data_offsets: [begin, end]}}} with an optional {@code __metadata__} string
  * map, then the raw little-endian tensor bytes. F32 is read as is; F16 and BF16 are widened to float32
- * exactly; any other dtype fails with a {@link ModelLoadException} naming the tensor and dtype.
+ * exactly; a tensor of any other dtype is listed but not decoded, and asking for it ({@link #get}) fails
+ * with a message naming the tensor and its dtype (model loaders turn that into a {@link ModelLoadException}).
  * Files are limited to 2 GiB (one Java array).
  */
 public final class SafeTensors {
@@ -54,12 +55,22 @@ public final class SafeTensors {
     private final Map<String, Tensor> tensors;
     private final Map<String, DType> dtypes;
     private final Map<String, String> metadata;
+    /** Tensors of dtypes we do not convert (I64, F64, ...): name to dtype. */
+    private final Map<String, String> unsupported;
+    private final Set<String> names;
+    private final String source;
 
     private SafeTensors(final Map<String, Tensor> tensors, final Map<String, DType> dtypes,
-                        final Map<String, String> metadata) {
+                        final Map<String, String> metadata, final Map<String, String> unsupported,
+                        final String source) {
         this.tensors = Collections.unmodifiableMap(tensors);
         this.dtypes = Collections.unmodifiableMap(dtypes);
         this.metadata = Collections.unmodifiableMap(metadata);
+        this.unsupported = Collections.unmodifiableMap(unsupported);
+        final Set<String> all = new java.util.LinkedHashSet<>(tensors.keySet());
+        all.addAll(unsupported.keySet());
+        this.names = Collections.unmodifiableSet(all);
+        this.source = source;
     }
 
     /** Reads a whole safetensors file into float32 tensors. */
@@ -98,6 +109,7 @@ public final class SafeTensors {
         final Map<String, Tensor> tensors = new LinkedHashMap<>();
         final Map<String, DType> dtypes = new LinkedHashMap<>();
         final Map<String, String> metadata = new LinkedHashMap<>();
+        final Map<String, String> unsupported = new LinkedHashMap<>();
         final Iterator<Map.Entry<String, JsonNode>> it = header.fields();
         while (it.hasNext()) {
             final Map.Entry<String, JsonNode> e = it.next();
@@ -110,12 +122,11 @@ public final class SafeTensors {
                 continue;
             }
             final String dtypeName = info.path("dtype").asText("");
-            final DType dtype;
-            try {
-                dtype = DType.valueOf(dtypeName);
-            } catch (final IllegalArgumentException ex) {
-                throw new ModelLoadException("tensor " + name + " has unsupported dtype '" + dtypeName
-                        + "' (supported: F32, F16, BF16) in " + source);
+            DType dtype = null;
+            for (final DType candidate : DType.values()) {
+                if (candidate.name().equals(dtypeName)) {
+                    dtype = candidate;
+                }
             }
             final JsonNode shapeNode = info.path("shape");
             final JsonNode offsets = info.path("data_offsets");
@@ -134,6 +145,16 @@ public final class SafeTensors {
             }
             final long begin = offsets.get(0).asLong(-1);
             final long end = offsets.get(1).asLong(-1);
+            if (dtype == null) {
+                // Real checkpoints carry tensors we never read (e.g. an I64 embeddings.position_ids buffer):
+                // remember the dtype, and fail only if somebody asks for the tensor.
+                if (begin < 0 || end < begin || end > dataLen) {
+                    throw new ModelLoadException("tensor " + name + ": data_offsets [" + begin + ", " + end
+                            + "] outside a data section of " + dataLen + " bytes in " + source);
+                }
+                unsupported.put(name, dtypeName);
+                continue;
+            }
             if (begin < 0 || end < begin || end > dataLen || count > Integer.MAX_VALUE
                     || end - begin != count * dtype.bytes()) {
                 throw new ModelLoadException("tensor " + name + ": data_offsets [" + begin + ", " + end
@@ -143,7 +164,7 @@ public final class SafeTensors {
             tensors.put(name, new Tensor(shape, decode(buf, dataStart + (int) begin, (int) count, dtype)));
             dtypes.put(name, dtype);
         }
-        return new SafeTensors(tensors, dtypes, metadata);
+        return new SafeTensors(tensors, dtypes, metadata, unsupported, source);
     }
 
     private static float[] decode(final ByteBuffer buf, final int offset, final int count, final DType dtype) {
@@ -169,14 +190,33 @@ public final class SafeTensors {
         return out;
     }
 
-    /** Tensor names, in file order. */
+    /** All tensor names, including those of unsupported dtypes (F32/F16/BF16 ones first, then the others). */
     public Set<String> names() {
-        return tensors.keySet();
+        return names;
     }
 
-    /** The tensor (as float32), or null if absent. */
+    /**
+     * The tensor (as float32), or null if absent.
+     *
+     * @throws IllegalArgumentException naming the tensor and its dtype if it is stored in a dtype other than
+     *                                  F32, F16 or BF16 (such tensors do not stop {@link #read}: checkpoints
+     *                                  often carry integer buffers that nobody needs)
+     */
     public Tensor get(final String name) {
+        final String bad = unsupported.get(name);
+        if (bad != null) {
+            throw new IllegalArgumentException(unsupportedMessage(name, bad));
+        }
         return tensors.get(name);
+    }
+
+    /** The dtype name of a tensor whose dtype is not F32/F16/BF16, or null. */
+    public String unsupportedDtype(final String name) {
+        return unsupported.get(name);
+    }
+
+    String unsupportedMessage(final String name, final String dtype) {
+        return "tensor " + name + " has unsupported dtype '" + dtype + "' (supported: F32, F16, BF16) in " + source;
     }
 
     /** The stored dtype of a tensor, or null if absent. */

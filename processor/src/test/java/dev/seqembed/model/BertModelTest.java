@@ -139,11 +139,24 @@ class BertModelTest {
         final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
         try {
             final java.util.List<java.util.concurrent.Future<float[]>> futures = new java.util.ArrayList<>();
+            final java.util.List<java.util.concurrent.Future<float[]>> causal = new java.util.ArrayList<>();
+            final KvCache reference = model.newCache();
+            model.appendCausal(reference, java.util.Arrays.copyOf(tokens, 25), Pooling.MEAN, true);
+            final float[] expectedCausal = model.appendCausal(reference, java.util.Arrays.copyOfRange(tokens, 25, 40),
+                    Pooling.MEAN, true);
             for (int i = 0; i < 16; i++) {
                 futures.add(pool.submit(() -> model.encode(tokens, Pooling.MEAN, true)));
+                causal.add(pool.submit(() -> {
+                    final KvCache own = model.newCache(); // one cache per sequence, as in the stream
+                    model.appendCausal(own, java.util.Arrays.copyOf(tokens, 25), Pooling.MEAN, true);
+                    return model.appendCausal(own, java.util.Arrays.copyOfRange(tokens, 25, 40), Pooling.MEAN, true);
+                }));
             }
             for (final java.util.concurrent.Future<float[]> f : futures) {
                 Reference.assertClose(f.get(), toDouble(expected), 1e-6, "concurrent");
+            }
+            for (final java.util.concurrent.Future<float[]> f : causal) {
+                Reference.assertClose(f.get(), toDouble(expectedCausal), 1e-6, "concurrent causal");
             }
         } finally {
             pool.shutdownNow();
