@@ -65,12 +65,14 @@ public final class AttentionEngine {
         final int start = cache.length();
         final long startMs = clock.millis();
         final long t0 = System.nanoTime();
-        final float[] vector = model.appendCausal(cache, chunk, pooling, normalize);
+        // An empty chunk (a bare `last` marker, or everything truncated) computes nothing: the prefix's embedding.
+        final float[] vector = chunk.length == 0 ? model.pooled(cache, pooling, normalize)
+                : model.appendCausal(cache, chunk, pooling, normalize);
         final long nanos = System.nanoTime() - t0;
         final int total = start + chunk.length;
         return embedding(sequenceId, chunkIndex, start, chunk.length, last, vector,
-                metrics(model.config().flops(chunk.length, total), nanos, chunk.length, total, cache.sizeBytes(),
-                        startMs, ingestMs, start));
+                metrics(chunk.length == 0 ? 0 : model.config().flops(chunk.length, total), nanos, chunk.length,
+                        total, cache.sizeBytes(), startMs, ingestMs, start));
     }
 
     private ComputeMetrics metrics(final long flops, final long nanos, final int batchTokens, final int sequenceLength,

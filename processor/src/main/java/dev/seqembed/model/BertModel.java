@@ -208,6 +208,18 @@ public final class BertModel {
             }
         }
         cache.commit(m, chunkSum, Arrays.copyOf(out, h));
+        return pooled(cache, pooling, normalize);
+    }
+
+    /**
+     * The pooled embedding of everything the cache holds, without computing anything: what an empty closing
+     * chunk (or one truncated to nothing) of a causal sequence yields.
+     */
+    public float[] pooled(final KvCache cache, final Pooling pooling, final boolean normalize) {
+        if (cache.length() == 0) {
+            throw new IllegalArgumentException("the cache holds no tokens yet");
+        }
+        final int h = config.hiddenSize();
         final float[] v = new float[h];
         if (pooling == Pooling.CLS) {
             System.arraycopy(cache.firstToken(), 0, v, 0, h);

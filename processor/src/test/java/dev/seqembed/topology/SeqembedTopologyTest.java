@@ -167,6 +167,22 @@ class SeqembedTopologyTest {
     }
 
     @Test
+    void anEmptyLastChunkClosesACausalSequenceWithThePrefixEmbedding() {
+        fixture(Map.of("attention.mode", "causal"));
+        final int[] seq = tokens(9, 2);
+        fx.send(chunk("m", 0, seq, false));
+        fx.send(chunk("m", 1, new int[0], true));
+        final List<Embedding> out = fx.attention.readValuesToList();
+        assertThat(out).hasSize(2);
+        assertThat(out.get(1).getFinal$()).isTrue();
+        assertThat(out.get(1).getLength()).isZero();
+        assertThat(out.get(1).getMetrics().getFlops()).isZero();
+        assertThat(out.get(1).getVector()).isEqualTo(out.get(0).getVector());
+        assertThat(fx.dlq.isEmpty()).isTrue();
+        assertThat(fx.denseOut()).last().satisfies(e -> assertThat(e.getFinal$()).isTrue());
+    }
+
+    @Test
     void badRecordsOfEveryKindGoToTheDlqWithTheirOriginalBytesWhileGoodOnesFlow() {
         fixture(Map.of("state.max-bytes-per-sequence", "100"));
         final byte[] garbage = "not avro".getBytes(StandardCharsets.UTF_8);
