@@ -28,15 +28,18 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 final class HttpEndpoints implements AutoCloseable {
 
     private final HttpServer server;
-    private final PrometheusMeterRegistry registry;
     private final KafkaStreams streams;
     private final SeqembedConfig config;
+    private final String self;
 
+    /**
+     * @param self this instance's {@code application.server} (host:port), to tell its keys from others'
+     */
     HttpEndpoints(final int port, final PrometheusMeterRegistry registry, final KafkaStreams streams,
-                  final SeqembedConfig config) throws IOException {
-        this.registry = registry;
+                  final SeqembedConfig config, final String self) throws IOException {
         this.streams = streams;
         this.config = config;
+        this.self = self;
         try {
             this.server = HttpServer.create(new InetSocketAddress(port), 0);
         } catch (final java.net.BindException e) {
@@ -68,7 +71,6 @@ final class HttpEndpoints implements AutoCloseable {
             return;
         }
         final KeyQueryMetadata meta = streams.queryMetadataForKey(ChunkValidator.STORE, id, Serdes.String().serializer());
-        final String self = "localhost:" + config.httpPort();
         if (meta != null && meta.activeHost() != null && meta.activeHost().port() > 0
                 && !(meta.activeHost().host() + ":" + meta.activeHost().port()).equals(self)) {
             ex.getResponseHeaders().add("Location", "http://" + meta.activeHost().host() + ":"
@@ -84,9 +86,26 @@ final class HttpEndpoints implements AutoCloseable {
             return;
         }
         send(ex, 200, "application/json", "{\"sequence_id\":" + quote(id) + ",\"tokens_seen\":" + p.tokensSeen()
+                + ",\"attention_state_bytes\":" + attentionStateBytes(id)
                 + ",\"next_chunk_index\":" + p.nextChunkIndex() + ",\"closed\":" + p.closed()
                 + ",\"rejected_reason\":" + quote(p.rejectedReason()) + ",\"mode\":"
                 + quote(config.attentionMode().cliName()) + "}");
+    }
+
+    /** Bytes the attention path holds for the sequence: its token buffer (encoder) or KV cache (causal). */
+    private long attentionStateBytes(final String id) {
+        if (config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL) {
+            final ReadOnlyKeyValueStore<String, dev.seqembed.model.KvCache> kv = streams.store(
+                    StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionCausal.STORE,
+                            QueryableStoreTypes.keyValueStore()));
+            final dev.seqembed.model.KvCache cache = kv.get(id);
+            return cache == null ? 0 : cache.sizeBytes();
+        }
+        final ReadOnlyKeyValueStore<String, dev.seqembed.state.TokenBuffer> buffers = streams.store(
+                StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionEncoder.STORE,
+                        QueryableStoreTypes.keyValueStore()));
+        final dev.seqembed.state.TokenBuffer b = buffers.get(id);
+        return b == null ? 0 : dev.seqembed.state.TokenBuffer.sizeBytes(b.tokens().length);
     }
 
     private static String quote(final String s) {

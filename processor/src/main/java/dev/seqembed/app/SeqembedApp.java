@@ -42,7 +42,8 @@ public final class SeqembedApp implements AutoCloseable {
         final Topology topology = SeqembedTopology.build(config, models, telemetry);
         final Properties props = config.streamsProperties();
         if (config.httpPort() > 0 && !props.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG)) {
-            props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, "localhost:" + config.httpPort());
+            // Interactive queries redirect to the instance holding a key: advertise a name other instances resolve.
+            props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, advertisedHost() + ":" + config.httpPort());
         }
         this.streams = new KafkaStreams(topology, props);
         streams.setUncaughtExceptionHandler(e -> {
@@ -57,10 +58,23 @@ public final class SeqembedApp implements AutoCloseable {
         });
         this.streamsMetrics = new KafkaStreamsMetrics(streams);
         streamsMetrics.bindTo(registry);
-        this.http = config.httpPort() > 0 ? new HttpEndpoints(config.httpPort(), registry, streams, config) : null;
+        this.http = config.httpPort() > 0 ? new HttpEndpoints(config.httpPort(), registry, streams, config,
+                props.getProperty(StreamsConfig.APPLICATION_SERVER_CONFIG, "")) : null;
         LOG.info("models: dense {} ({}), attention {} ({}), attention.mode={}", models.dense().id(),
                 models.dense().sha256().substring(0, 12), models.attention().id(),
                 models.attention().sha256().substring(0, 12), config.attentionMode().cliName());
+    }
+
+    private static String advertisedHost() {
+        final String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.trim();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (final java.net.UnknownHostException e) {
+            return "localhost";
+        }
     }
 
     /** Creates topics when allowed, builds the topology and starts it. */
