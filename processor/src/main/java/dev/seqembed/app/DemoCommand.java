@@ -57,19 +57,24 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Chunk size for the multi-chunk third of the sequences (default 64).")
     int chunk;
 
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "50",
+            description = "Sequences per second to produce (default 50; 0 = all at once).")
+    int rate;
+
     @Option(names = "--http-port", paramLabel = "P", defaultValue = "0",
             description = "Serve /metrics on this port while the demo runs (default 0 = off).")
     int httpPort;
 
-    private static final int BATCH = 25;
+    private static final int BATCH = 5;
     private static final long DRAIN_MS = 60_000;
 
     @Override
     public Integer call() throws Exception {
         final AttentionMode mode = AttentionMode.parse(attentionMode);
         final int target = sequences != null ? sequences : seconds != null ? Integer.MAX_VALUE : 300;
-        if (target < 1 || (seconds != null && seconds < 1) || maxLen < 4 || maxLen > 512 || chunk < 1) {
-            throw new UserException("need --sequences >= 1, --seconds >= 1, 4 <= --max-len <= 512, --chunk >= 1");
+        if (target < 1 || (seconds != null && seconds < 1) || maxLen < 4 || maxLen > 512 || chunk < 1 || rate < 0) {
+            throw new UserException(
+                    "need --sequences >= 1, --seconds >= 1, 4 <= --max-len <= 512, --chunk >= 1, --rate >= 0");
         }
         final PrintStream out = System.out;
         final long t0 = System.nanoTime();
@@ -132,6 +137,14 @@ public final class DemoCommand implements Callable<Integer> {
                 producer.flush();
                 lastProgress = progress(out, start, lastProgress, producer.chunksSent(), stats, expectedDense,
                         expectedAttention, false);
+                if (rate > 0) {
+                    // Pace the workload: latency then shows a steady state, not the queue of one burst.
+                    final long due = start + (long) (produced * 1e9 / rate);
+                    final long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                }
             }
             out.printf("produced %d sequences + %d bad records in %d chunks; waiting for the results ...%n",
                     produced, badRecords, producer.chunksSent());
@@ -146,6 +159,8 @@ public final class DemoCommand implements Callable<Integer> {
             running.set(false);
             reader.join(10_000);
             stats.printSummary(out, producer.chunksSent(), since(start));
+            stats.printCausal(out, n -> models.attention().config().flops(n, n));
+            stats.printFirst(out);
             final boolean complete = stats.denseCount() >= expectedDense && stats.attentionCount() >= expectedAttention;
             if (!complete) {
                 out.println("not all results arrived within " + DRAIN_MS / 1000 + " s of the last record");

@@ -34,6 +34,8 @@ final class DemoStats {
     private final List<Embedding> firstDense = Collections.synchronizedList(new ArrayList<>());
     private final List<Embedding> firstAttention = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Integer> dlqByReason = new ConcurrentHashMap<>();
+    /** Causal chunks by prefix bucket: count, FLOPs, nanos (what a KV-cached chunk costs as the prefix grows). */
+    private final Map<Integer, long[]> chunksByPrefix = new ConcurrentHashMap<>();
 
     void embedding(final Embedding e) {
         final boolean isDense = e.getPath() == EmbeddingPath.DENSE;
@@ -45,6 +47,14 @@ final class DemoStats {
             c.length = Math.max(c.length, m.getSequenceLength());
         }
         (isDense ? denseLatency : attentionLatency).add(m.getEndToEndMillis());
+        if (!isDense && m.getCacheHitTokens() > 0) {
+            final long[] agg = chunksByPrefix.computeIfAbsent(bucketOf(m.getSequenceLength()), b -> new long[3]);
+            synchronized (agg) {
+                agg[0]++;
+                agg[1] += m.getFlops();
+                agg[2] += m.getComputeNanos();
+            }
+        }
         final List<Embedding> first = isDense ? firstDense : firstAttention;
         if (first.size() < 2) {
             first.add(e);
@@ -67,6 +77,41 @@ final class DemoStats {
         return dlqByReason.values().stream().mapToInt(Integer::intValue).sum();
     }
 
+    private static int bucketOf(final int length) {
+        for (final int b : BUCKETS) {
+            if (length <= b) {
+                return b;
+            }
+        }
+        return Integer.MAX_VALUE;
+    }
+
+    /**
+     * Causal mode: the cost of one chunk computed against the KV cache, by prefix length, next to what
+     * recomputing the whole prefix would cost; the first grows linearly with the prefix, the second quadratically.
+     *
+     * @param recomputeFlops FLOPs of a full forward over a prefix of the given length
+     */
+    void printCausal(final PrintStream out, final java.util.function.IntToLongFunction recomputeFlops) {
+        if (chunksByPrefix.isEmpty()) {
+            return;
+        }
+        out.println("causal chunks (with KV cache) by prefix length, vs recomputing the whole prefix");
+        out.printf("%-10s %6s | %14s %12s | %18s%n", "prefix", "chunks", "MFLOP/chunk", "ms/chunk",
+                "recompute MFLOP");
+        int lower = 1;
+        for (final int upper : BUCKETS) {
+            final long[] agg = chunksByPrefix.get(upper);
+            if (agg != null && agg[0] > 0) {
+                out.printf("%-10s %6d | %14.1f %12.2f | %18.1f%n", lower + "-" + upper, agg[0],
+                        agg[1] / (double) agg[0] / 1e6, agg[2] / (double) agg[0] / 1e6,
+                        recomputeFlops.applyAsLong(upper) / 1e6);
+            }
+            lower = upper + 1;
+        }
+        out.println();
+    }
+
     void printSummary(final PrintStream out, final long chunksIn, final double seconds) {
         out.println();
         out.println("== summary ==================================================================");
@@ -86,6 +131,9 @@ final class DemoStats {
         }
         printBucket(out, lower, Integer.MAX_VALUE);
         out.println();
+    }
+
+    void printFirst(final PrintStream out) {
         printFirst(out, "dense", firstDense);
         printFirst(out, "attention", firstAttention);
     }

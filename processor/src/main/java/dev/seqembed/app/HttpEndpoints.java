@@ -95,11 +95,10 @@ final class HttpEndpoints implements AutoCloseable {
     /** Bytes the attention path holds for the sequence: its token buffer (encoder) or KV cache (causal). */
     private long attentionStateBytes(final String id) {
         if (config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL) {
-            final ReadOnlyKeyValueStore<String, dev.seqembed.model.KvCache> kv = streams.store(
+            final ReadOnlyKeyValueStore<String, byte[]> kv = streams.store(
                     StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionCausal.STORE,
                             QueryableStoreTypes.keyValueStore()));
-            final dev.seqembed.model.KvCache cache = kv.get(id);
-            return cache == null ? 0 : cache.sizeBytes();
+            return dev.seqembed.processor.AttentionCausal.storedBytes(kv, id);
         }
         final ReadOnlyKeyValueStore<String, dev.seqembed.state.TokenBuffer> buffers = streams.store(
                 StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionEncoder.STORE,

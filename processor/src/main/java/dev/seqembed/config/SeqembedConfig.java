@@ -39,6 +39,7 @@ public final class SeqembedConfig {
     public static final String ATTENTION_POOLING = "attention.pooling";
     public static final String ATTENTION_NORMALIZE = "attention.normalize";
     public static final String ATTENTION_OVERFLOW = "attention.overflow";
+    public static final String ATTENTION_KV_BLOCK_BYTES = "attention.kv-block-bytes";
 
     public static final String STATE_IDLE_TIMEOUT_MS = "state.idle-timeout";
     public static final String STATE_MAX_BYTES = "state.max-bytes-per-sequence";
@@ -73,6 +74,8 @@ public final class SeqembedConfig {
         d.put(ATTENTION_POOLING, "mean");
         d.put(ATTENTION_NORMALIZE, "true");
         d.put(ATTENTION_OVERFLOW, "reject");
+        // Causal KV caches are stored in blocks of about this size: far below the 1 MB record limit.
+        d.put(ATTENTION_KV_BLOCK_BYTES, String.valueOf(256L << 10));
         d.put(STATE_IDLE_TIMEOUT_MS, String.valueOf(Duration.ofMinutes(30).toMillis()));
         d.put(STATE_MAX_BYTES, String.valueOf(64L << 20));
         d.put(HTTP_PORT, "8080");
@@ -203,6 +206,10 @@ public final class SeqembedConfig {
             throw new ConfigException(ATTENTION_OVERFLOW + " must be reject or truncate, got '" + o + "'");
         }
         return o.equals("truncate");
+    }
+
+    public long attentionKvBlockBytes() {
+        return longValue(ATTENTION_KV_BLOCK_BYTES, 1);
     }
 
     public long stateIdleTimeoutMs() {

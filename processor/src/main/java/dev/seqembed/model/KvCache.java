@@ -175,4 +175,97 @@ public final class KvCache {
         }
         length += added;
     }
+
+    // ---- block form: what a state store keeps, so a chunk writes only its own tokens ----
+
+    /** "SEKH" as a little-endian int: the header of the block form. */
+    static final int HEADER_MAGIC = 0x484B4553;
+    /** "SEKB" as a little-endian int: one block of the block form. */
+    static final int BLOCK_MAGIC = 0x424B4553;
+
+    /**
+     * The small part of the cache that changes with every chunk: length and pooling state. Little-endian: int
+     * magic {@code "SEKH"}, int version, int layers, int hidden, int length, then sum [hidden] and first-token
+     * state [hidden] floats.
+     */
+    public byte[] headerBytes() {
+        final ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES + 8 * hidden).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putInt(HEADER_MAGIC).putInt(VERSION).putInt(layers).putInt(hidden).putInt(length);
+        buf.asFloatBuffer().put(sum).put(first);
+        return buf.array();
+    }
+
+    /**
+     * Keys and values of every layer for tokens [from, to). Little-endian: int magic {@code "SEKB"}, int version,
+     * int from, int count, then per layer K [count*hidden] and V [count*hidden] floats.
+     */
+    public byte[] blockBytes(final int from, final int to) {
+        if (from < 0 || to > length || from > to) {
+            throw new IllegalArgumentException("block [" + from + ", " + to + ") outside [0, " + length + ")");
+        }
+        final int n = (to - from) * hidden;
+        final ByteBuffer buf = ByteBuffer.allocate(16 + 8 * layers * n).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putInt(BLOCK_MAGIC).putInt(VERSION).putInt(from).putInt(to - from);
+        for (int l = 0; l < layers; l++) {
+            buf.asFloatBuffer().put(keys[l], from * hidden, n);
+            buf.position(buf.position() + 4 * n);
+            buf.asFloatBuffer().put(values[l], from * hidden, n);
+            buf.position(buf.position() + 4 * n);
+        }
+        return buf.array();
+    }
+
+    /**
+     * Rebuilds a cache from {@link #headerBytes()} and the {@link #blockBytes} covering [0, length) in order.
+     * Gaps, overlaps, a wrong total or corrupt bytes give an IllegalArgumentException.
+     */
+    public static KvCache fromParts(final byte[] header, final java.util.List<byte[]> blocks) {
+        if (header == null || header.length < HEADER_BYTES) {
+            throw new IllegalArgumentException("KV cache header too short");
+        }
+        final ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        if (h.getInt() != HEADER_MAGIC || h.getInt() != VERSION) {
+            throw new IllegalArgumentException("not a KV cache header of version " + VERSION);
+        }
+        final int layers = h.getInt();
+        final int hidden = h.getInt();
+        final int length = h.getInt();
+        if (layers <= 0 || hidden <= 0 || length < 0 || header.length != HEADER_BYTES + 8 * hidden) {
+            throw new IllegalArgumentException("corrupt KV cache header: layers " + layers + ", hidden " + hidden
+                    + ", length " + length + ", " + header.length + " bytes");
+        }
+        final KvCache c = new KvCache(layers, hidden);
+        h.asFloatBuffer().get(c.sum).get(c.first);
+        for (int l = 0; l < layers; l++) {
+            c.keys[l] = new float[length * hidden];
+            c.values[l] = new float[length * hidden];
+        }
+        int next = 0;
+        for (final byte[] block : blocks) {
+            final ByteBuffer b = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
+            if (block.length < 16 || b.getInt() != BLOCK_MAGIC || b.getInt() != VERSION) {
+                throw new IllegalArgumentException("not a KV cache block of version " + VERSION);
+            }
+            final int from = b.getInt();
+            final int count = b.getInt();
+            if (from != next || count < 0 || from + count > length
+                    || block.length != 16 + 8L * layers * count * hidden) {
+                throw new IllegalArgumentException("KV cache block [" + from + ", " + (from + count)
+                        + ") does not continue at " + next + " of " + length);
+            }
+            final int n = count * hidden;
+            for (int l = 0; l < layers; l++) {
+                b.asFloatBuffer().get(c.keys[l], from * hidden, n);
+                b.position(b.position() + 4 * n);
+                b.asFloatBuffer().get(c.values[l], from * hidden, n);
+                b.position(b.position() + 4 * n);
+            }
+            next = from + count;
+        }
+        if (next != length) {
+            throw new IllegalArgumentException("KV cache blocks cover " + next + " of " + length + " tokens");
+        }
+        c.length = length;
+        return c;
+    }
 }

@@ -66,7 +66,8 @@ public final class SeqembedTopology {
 
         final int positions = bert.maxPositionEmbeddings();
         t.addProcessor("attention", mode == AttentionMode.CAUSAL
-                ? AttentionCausal.supplier(engines, positions, telemetry)
+                ? AttentionCausal.supplier(engines, positions, AttentionCausal.blockTokens(bert.numHiddenLayers(),
+                        bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
                 : AttentionEncoder.supplier(engines, positions, telemetry), "validate");
         t.addSink("attention-out", config.topicEmbeddingsAttention(), new StringSerializer(),
                 Serdes.embedding().serializer(), "attention");

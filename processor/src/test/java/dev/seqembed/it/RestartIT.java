@@ -122,6 +122,8 @@ class RestartIT {
         m.put(StreamsConfig.APPLICATION_ID_CONFIG, "restart-" + id);
         m.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
         m.put(SeqembedConfig.ATTENTION_MODE, mode);
+        // 8 tokens per stored K/V block with the test model: the restored caches come from several blocks.
+        m.put(SeqembedConfig.ATTENTION_KV_BLOCK_BYTES, "2048");
         m.put(SeqembedConfig.HTTP_PORT, "0");
         m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
         // A large batch that only the punctuator flushes: windows are still buffered at the restart.

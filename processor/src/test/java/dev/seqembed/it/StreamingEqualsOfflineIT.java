@@ -69,6 +69,8 @@ class StreamingEqualsOfflineIT {
         m.put(StreamsConfig.APPLICATION_ID_CONFIG, "it-" + suffix);
         m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state-" + suffix).toString());
         m.put(SeqembedConfig.ATTENTION_MODE, mode);
+        // 8 tokens per stored K/V block with the test model: chunks of 9 span blocks.
+        m.put(SeqembedConfig.ATTENTION_KV_BLOCK_BYTES, "2048");
         m.put(SeqembedConfig.HTTP_PORT, "0");
         m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
         for (final String t : List.of("tokens", "tokens.dlq", "windows", "embeddings.dense", "embeddings.attention")) {

@@ -91,14 +91,13 @@ class StateSerdeTest {
     }
 
     @Test
-    void kvCacheRoundTripsAndTheRestoredCacheContinuesExactlyLikeTheOriginal() {
+    void kvCacheBlocksRoundTripAndTheRestoredCacheContinuesExactlyLikeTheOriginal() {
         final KvCache cache = bert.newCache();
         bert.appendCausal(cache, Chunks.tokens(5, 0), Pooling.MEAN, true);
         bert.appendCausal(cache, Chunks.tokens(3, 5), Pooling.MEAN, true);
-        final byte[] bytes = write(AttentionCausal.CACHE_SERDE, cache);
-        assertThat(bytes).hasSize((int) cache.sizeBytes() + 1);
-
-        final KvCache restored = AttentionCausal.CACHE_SERDE.deserializer().deserialize(TOPIC, bytes);
+        // Blocks of 3 tokens: [0,3) [3,6) [6,8), as the causal processor stores them.
+        final KvCache restored = KvCache.fromParts(cache.headerBytes(),
+                List.of(cache.blockBytes(0, 3), cache.blockBytes(3, 6), cache.blockBytes(6, 8)));
         assertThat(restored.length()).isEqualTo(8);
         assertThat(restored.layers()).isEqualTo(TestModels.BERT.numHiddenLayers());
         assertThat(restored.hidden()).isEqualTo(TestModels.BERT.hiddenSize());
@@ -112,16 +111,27 @@ class StateSerdeTest {
     }
 
     @Test
+    void kvCacheBlocksWithAGapOrAShortfallAreRejected() {
+        final KvCache cache = bert.newCache();
+        bert.appendCausal(cache, Chunks.tokens(6, 0), Pooling.MEAN, true);
+        org.assertj.core.api.Assertions.assertThatIllegalArgumentException().isThrownBy(() -> KvCache.fromParts(
+                cache.headerBytes(), List.of(cache.blockBytes(0, 2), cache.blockBytes(3, 6))))
+                .withMessageContaining("does not continue at 2");
+        org.assertj.core.api.Assertions.assertThatIllegalArgumentException().isThrownBy(() -> KvCache.fromParts(
+                cache.headerBytes(), List.of(cache.blockBytes(0, 4))))
+                .withMessageContaining("cover 4 of 6");
+    }
+
+    @Test
     void anEmptyKvCacheRoundTrips() {
         final KvCache empty = bert.newCache();
-        final KvCache back = roundTrip(AttentionCausal.CACHE_SERDE, empty);
+        final KvCache back = KvCache.fromParts(empty.headerBytes(), List.of());
         assertThat(back.length()).isZero();
         assertThat(back.toBytes()).isEqualTo(empty.toBytes());
     }
 
     static List<Serde<?>> serdes() {
-        return List.of(SequenceProgress.SERDE, WindowBuffer.SERDE, TokenBuffer.SERDE, BufferedWindow.SERDE,
-                AttentionCausal.CACHE_SERDE);
+        return List.of(SequenceProgress.SERDE, WindowBuffer.SERDE, TokenBuffer.SERDE, BufferedWindow.SERDE);
     }
 
     private static byte[] sample(final Serde<?> serde) {
@@ -131,12 +141,10 @@ class StateSerdeTest {
             return write(WindowBuffer.SERDE, new WindowBuffer(1, 2, new int[] {3}));
         } else if (serde == TokenBuffer.SERDE) {
             return write(TokenBuffer.SERDE, new TokenBuffer(new int[] {3}));
-        } else if (serde == BufferedWindow.SERDE) {
-            return write(BufferedWindow.SERDE, new BufferedWindow(WindowRecord.newBuilder().setSequenceId("s")
+        }
+        return write(BufferedWindow.SERDE, new BufferedWindow(WindowRecord.newBuilder().setSequenceId("s")
                     .setWindowIndex(0).setStart(0).setTokens(List.of(1)).setValid(1).setFinal$(true)
                     .setIngestTimeMs(0).build(), 0));
-        }
-        return write(AttentionCausal.CACHE_SERDE, bert.newCache());
     }
 
     @ParameterizedTest

@@ -140,11 +140,23 @@ class SeqembedTopologyTest {
 
     @Test
     void attentionCausalEmitsPerChunkTheMeanOfAFullCausalForwardOverThePrefix() {
-        fixture(Map.of("attention.mode", "causal"));
+        // 3 tokens per stored K/V block with the test model: every chunk touches several blocks.
+        fixture(Map.of("attention.mode", "causal", "attention.kv-block-bytes", "768"));
         final int[] seq = tokens(19, 3);
         final int[] cuts = {0, 4, 5, 12, 19};
         for (int i = 0; i + 1 < cuts.length; i++) {
             fx.send(chunk("c", i, Arrays.copyOfRange(seq, cuts[i], cuts[i + 1]), i + 2 == cuts.length));
+            if (i == 2) {
+                // 12 tokens in blocks of 3: a header and 4 blocks, which rebuild the same cache.
+                final var store = fx.driver.<String, byte[]>getKeyValueStore(dev.seqembed.processor.AttentionCausal.STORE);
+                final dev.seqembed.model.KvCache held = dev.seqembed.processor.AttentionCausal.load(store, "c");
+                assertThat(held.length()).isEqualTo(12);
+                final dev.seqembed.model.KvCache direct = models.attention().newCache();
+                models.attention().appendCausal(direct, Arrays.copyOf(seq, 12), Pooling.MEAN, true);
+                final float[][] a = models.attention().hiddenStates(Arrays.copyOf(seq, 12), true);
+                assertThat(held.sizeBytes()).isEqualTo(direct.sizeBytes());
+                assertThat(a).hasNumberOfRows(12);
+            }
         }
         final List<Embedding> out = fx.attention.readValuesToList();
         assertThat(out).hasSize(4);
@@ -163,7 +175,9 @@ class SeqembedTopologyTest {
             assertThat(e.getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(cuts[i + 1] - cuts[i], prefix));
             assertThat(e.getMetrics().getStateBytes()).isPositive();
         }
-        assertThat(fx.driver.getKeyValueStore(dev.seqembed.processor.AttentionCausal.STORE).get("c")).isNull();
+        try (var all = fx.driver.<String, byte[]>getKeyValueStore(dev.seqembed.processor.AttentionCausal.STORE).all()) {
+            assertThat(all.hasNext()).as("KV cache freed after the last chunk").isFalse();
+        }
     }
 
     @Test
