@@ -286,7 +286,7 @@ public final class BertModel {
         final float[] mid = ws.arr(1, m * inter);
         final float[] y = ws.arr(2, m * h);
         final float[] a = ws.arr(3, m * h);
-        final float[] tmp = ws.arr(4, 2 * Kernels.BLOCK);
+        final Kernels.Scratch tmp = ws.kernels;
         final float[] qkv = cache != null ? ws.arr(5, m * h3) : null;
         final float[] x = ws.arr(6, m * h);
         for (int r = 0; r < m; r++) {

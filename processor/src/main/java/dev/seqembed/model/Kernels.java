@@ -25,94 +25,113 @@ final class Kernels {
     private Kernels() {
     }
 
-    /**
-     * First half of a float exp: for x (clamped below at EXP_MIN) writes the polynomial part exp(r),
-     * |r| <= ln2/2, to {@code mant[i]} and the rounded exponent n (as the magic-rounded float) to
-     * {@code expo[i]}; {@link #scale2n} finishes exp(x) = exp(r) * 2^n. Max relative error ~1e-7.
-     */
-    private static float expPoly(final float x, final float[] expo, final int i) {
-        final float xc = Math.max(x, EXP_MIN);
-        final float t = xc * LOG2E + ROUND_MAGIC;
-        final float n = t - ROUND_MAGIC;
-        final float r = xc - n * LN2_HI - n * LN2_LO;
-        float p = 1.9875691500E-4f;
-        p = p * r + 1.3981999507E-3f;
-        p = p * r + 8.3334519073E-3f;
-        p = p * r + 4.1665795894E-2f;
-        p = p * r + 1.6666665459E-1f;
-        p = p * r + 5.0000001201E-1f;
-        expo[i] = t;
-        return p * r * r + r + 1f;
-    }
-
-    /** 2^n for the magic-rounded exponent float t of {@link #expPoly} (n in [-126, 127]). */
+    /** 2^n for the magic-rounded exponent float t = x log2(e) + ROUND_MAGIC (n in [-126, 127]). */
     private static float scale2n(final float t) {
         // bits(t) = 0x4B400000 + n; the constant's bits shift out of the int, leaving (n + 127) << 23.
         return Float.intBitsToFloat((Float.floatToRawIntBits(t) + 127) << 23);
     }
 
+    /** Per-thread temporaries of the kernels: separate arrays, so every loop indexes them alike. */
+    static final class Scratch {
+        final float[] x = new float[BLOCK];
+        final float[] e = new float[BLOCK];
+        final float[] n = new float[BLOCK];
+        final float[] t = new float[BLOCK];
+    }
+
     /**
      * In-place softmax over {@code a[off, off+n)} followed by zeros up to {@code off+len} (the keys a causal
      * query may not see): the max is subtracted first, so huge logits do not overflow.
-     * {@code tmp} needs {@link #BLOCK} floats.
      */
-    static void softmax(final float[] a, final int off, final int n, final int len, final float[] tmp) {
+    static void softmax(final float[] a, final int off, final int n, final int len, final Scratch tmp) {
         final float max = max(a, off, n);
         double sum = 0;
         for (int b = 0; b < n; b += BLOCK) {
-            final int e = Math.min(n, b + BLOCK);
-            for (int i = b; i < e; i++) {
-                a[off + i] = expPoly(a[off + i] - max, tmp, i - b);
+            final int k = Math.min(n, b + BLOCK) - b;
+            // Work on a copy: loops whose arrays all share one index vectorise (C2 has no alias checks).
+            for (int i = 0; i < k; i++) {
+                tmp.x[i] = a[off + b + i] - max;
             }
-            for (int i = b; i < e; i++) {
-                a[off + i] *= scale2n(tmp[i - b]);
-            }
-            sum += sum(a, off + b, e - b);
+            exp(tmp.x, tmp.n, k);
+            sum += sum(tmp.x, 0, k);
+            System.arraycopy(tmp.x, 0, a, off + b, k);
         }
         final float inv = (float) (1.0 / sum);
-        for (int i = 0; i < n; i++) {
-            a[off + i] *= inv;
+        for (int i = off; i < off + n; i++) {
+            a[i] *= inv;
         }
         java.util.Arrays.fill(a, off + n, off + len, 0f);
+    }
+
+    /**
+     * v[i] = exp(v[i]) for i < k (max relative error ~1e-7; below EXP_MIN it gives ~1e-38 rather than 0);
+     * {@code expo} is scratch. Two loops: float arithmetic only (vectorised), then the scaling by 2^n.
+     */
+    private static void exp(final float[] v, final float[] expo, final int k) {
+        for (int i = 0; i < k; i++) {
+            final float xc = Math.max(v[i], EXP_MIN);
+            final float t = xc * LOG2E + ROUND_MAGIC;
+            final float n = t - ROUND_MAGIC;
+            final float r = xc - n * LN2_HI - n * LN2_LO;
+            float p = 1.9875691500E-4f;
+            p = p * r + 1.3981999507E-3f;
+            p = p * r + 8.3334519073E-3f;
+            p = p * r + 4.1665795894E-2f;
+            p = p * r + 1.6666665459E-1f;
+            p = p * r + 5.0000001201E-1f;
+            expo[i] = t;
+            v[i] = p * r * r + r + 1f;
+        }
+        for (int i = 0; i < k; i++) {
+            v[i] *= scale2n(expo[i]);
+        }
     }
 
     /**
      * In-place exact GELU with bias over a [rows, cols] block: x = a + bias[col], then
      * 0.5 x erfc(-x / sqrt 2). erfc by the Chebyshev fit of Numerical Recipes (erfcc, fractional error
      * below 1.2e-7 everywhere): erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)), t = 1 / (1 + z/2), z >= 0,
-     * and 2 - erfc(|z|) for z < 0, so there is no cancellation for x << 0. {@code tmp} needs
-     * 2 * {@link #BLOCK} floats.
+     * and 2 - erfc(|z|) for z < 0, so there is no cancellation for x << 0. Split in short loops: C2
+     * vectorises each, but not one long body.
      */
-    static void biasGelu(final float[] a, final int rows, final int cols, final float[] bias, final float[] tmp) {
+    static void biasGelu(final float[] a, final int rows, final int cols, final float[] bias, final Scratch tmp) {
+        final float[] xs = tmp.x;
+        final float[] es = tmp.e;
+        final float[] ts = tmp.t;
         for (int r = 0; r < rows; r++) {
             final int base = r * cols;
             for (int b = 0; b < cols; b += BLOCK) {
-                final int e = Math.min(cols, b + BLOCK);
-                for (int j = b; j < e; j++) {
-                    final float x = a[base + j] + bias[j];
-                    final float z = Math.abs(x) * INV_SQRT2;
+                final int k = Math.min(cols, b + BLOCK) - b;
+                for (int j = 0; j < k; j++) {
+                    xs[j] = a[base + b + j] + bias[b + j];
+                }
+                for (int j = 0; j < k; j++) {
+                    final float z = Math.abs(xs[j]) * INV_SQRT2;
                     final float t = 1f / (1f + 0.5f * z);
                     final float z2 = z * z;
                     final float z2lo = Math.fma(z, z, -z2); // z^2 = z2 + z2lo exactly
                     final float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
                             + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
                             + t * (-0.82215223f + t * 0.17087277f))))))));
-                    tmp[BLOCK + j - b] = t * expPoly(poly - z2 - z2lo, tmp, j - b);
-                    a[base + j] = x;
+                    ts[j] = t;
+                    es[j] = poly - z2 - z2lo;
                 }
-                for (int j = b; j < e; j++) {
-                    final float x = a[base + j];
-                    final float erfcAbs = tmp[BLOCK + j - b] * scale2n(tmp[j - b]); // erfc(|x| / sqrt 2)
-                    // erfc(-x / sqrt 2): erfc(|z|) for x <= 0, 2 - erfc(|z|) for x > 0
-                    a[base + j] = 0.5f * x * (x <= 0f ? erfcAbs : 2f - erfcAbs);
+                exp(es, tmp.n, k);
+                for (int j = 0; j < k; j++) {
+                    final float x = xs[j];
+                    final float erfcAbs = ts[j] * es[j]; // erfc(|x| / sqrt 2)
+                    // erfc(-x / sqrt 2) = erfc(|z|) for x < 0, 2 - erfc(|z|) for x >= 0; branch-free (random
+                    // signs would mispredict): pos is 1f for a clear sign bit, else 0f, and e + 0 is exact.
+                    final float pos = Float.intBitsToFloat((~Float.floatToRawIntBits(x) >> 31) & 0x3F800000);
+                    a[base + b + j] = 0.5f * x * (erfcAbs + pos * (2f - 2f * erfcAbs));
                 }
             }
         }
     }
 
-    /** In-place bias then activation over a [rows, cols] block; {@code tmp} needs 2 * {@link #BLOCK}. */
+    /** In-place bias then activation over a [rows, cols] block. */
     static void biasActivate(final float[] a, final int rows, final int cols, final float[] bias,
-                             final Activation act, final float[] tmp) {
+                             final Activation act, final Scratch tmp) {
         switch (act) {
             case GELU -> biasGelu(a, rows, cols, bias, tmp);
             case RELU -> {

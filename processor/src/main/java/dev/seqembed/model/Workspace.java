@@ -13,6 +13,9 @@ final class Workspace {
     private final FloatPointer[] natives = new FloatPointer[8];
     private final float[][] arrays = new float[8][];
 
+    /** The element-wise kernels' temporaries. */
+    final Kernels.Scratch kernels = new Kernels.Scratch();
+
     private Workspace() {
     }
 
