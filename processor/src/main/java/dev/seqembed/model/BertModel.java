@@ -1,8 +1,6 @@
 package dev.seqembed.model;
 
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -24,7 +22,7 @@ import static dev.seqembed.model.BertTensors.VALUE;
  * {@link #appendCausal} (causal attention chunk by chunk against a {@link KvCache}, so each chunk costs
  * only its own tokens' projections plus attention to the prefix).
  *
- * <p>Every projection is one gemm over all tokens of the call; attention is a batched gemm over heads.
+ * <p>Every projection is one native sgemm over all tokens of the call; attention runs per head on strided views.
  * Immutable after load and thread-safe: calls share only the read-only weights.
  */
 public final class BertModel {
@@ -35,9 +33,13 @@ public final class BertModel {
     /** {@code model_type} in config.json. */
     public static final String MODEL_TYPE = "bert";
 
-    /** One encoder layer's weights, pre-transposed for x.mmul(w). */
-    private record Layer(INDArray qkvT, INDArray qkvB, INDArray outT, INDArray outB, INDArray ln1G, INDArray ln1B,
-                         INDArray interT, INDArray interB, INDArray ffnT, INDArray ffnB, INDArray ln2G, INDArray ln2B) {
+    /**
+     * One encoder layer: gemm weights pre-transposed [in, out] in native memory, vectors on the heap.
+     * The query part of qkvT and qkvB carries the 1/sqrt(dh) attention scale.
+     */
+    private record Layer(FloatPointer qkvT, float[] qkvB, FloatPointer outT, float[] outB, float[] ln1G,
+                         float[] ln1B, FloatPointer interT, float[] interB, FloatPointer ffnT, float[] ffnB,
+                         float[] ln2G, float[] ln2B) {
     }
 
     private final BertConfig config;
@@ -46,12 +48,12 @@ public final class BertModel {
     private final float[] wordEmbeddings;
     /** position_embeddings[p] + token_type_embeddings[0], precomputed. */
     private final float[] positionAndType;
-    private final INDArray embLnG;
-    private final INDArray embLnB;
+    private final float[] embLnG;
+    private final float[] embLnB;
     private final Layer[] layers;
 
     private BertModel(final BertConfig config, final String id, final String sha256, final float[] word,
-                      final float[] positionAndType, final INDArray embLnG, final INDArray embLnB,
+                      final float[] positionAndType, final float[] embLnG, final float[] embLnB,
                       final Layer[] layers) {
         this.config = config;
         this.id = id;
@@ -134,15 +136,14 @@ public final class BertModel {
             }
             System.arraycopy(t[3].data(), 0, qkvB, h, h);
             System.arraycopy(t[5].data(), 0, qkvB, 2 * h, h);
-            layers[l] = new Layer(NdMath.transposed(qkvW, 3 * h, h), NdMath.row(qkvB),
-                    NdMath.transposed(t[6]), NdMath.row(t[7].data()),
-                    NdMath.row(t[8].data()), NdMath.row(t[9].data()),
-                    NdMath.transposed(t[10]), NdMath.row(t[11].data()),
-                    NdMath.transposed(t[12]), NdMath.row(t[13].data()),
-                    NdMath.row(t[14].data()), NdMath.row(t[15].data()));
+            layers[l] = new Layer(NativeGemm.transposed(qkvW, 3 * h, h), qkvB,
+                    NativeGemm.transposed(t[6].data(), h, h), t[7].data(),
+                    t[8].data(), t[9].data(),
+                    NativeGemm.transposed(t[10].data(), inter, h), t[11].data(),
+                    NativeGemm.transposed(t[12].data(), h, inter), t[13].data(),
+                    t[14].data(), t[15].data());
         }
-        return new BertModel(c, f.id(), f.sha256(), word.data(), posType,
-                NdMath.row(embG.data()), NdMath.row(embB.data()), layers);
+        return new BertModel(c, f.id(), f.sha256(), word.data(), posType, embG.data(), embB.data(), layers);
     }
 
     public BertConfig config() {
@@ -168,16 +169,9 @@ public final class BertModel {
     public float[] encode(final int[] tokens, final Pooling pooling, final boolean normalize) {
         checkTokens(tokens, 0);
         Objects.requireNonNull(pooling, "pooling");
-        final INDArray x = forward(tokens, 0, null, false);
-        final float[] v;
-        if (pooling == Pooling.CLS) {
-            v = NdMath.data(x.getRow(0));
-        } else {
-            final INDArray mean = x.mean(0);
-            v = NdMath.data(mean);
-            NdMath.close(mean);
-        }
-        NdMath.close(x);
+        final int h = config.hiddenSize();
+        final float[] x = forward(tokens, 0, null, false);
+        final float[] v = pooling == Pooling.CLS ? Arrays.copyOf(x, h) : Kernels.meanRows(x, tokens.length, h);
         return normalize ? NdMath.l2Normalize(v) : v;
     }
 
@@ -198,9 +192,7 @@ public final class BertModel {
         checkTokens(chunk, cache.length());
         final int h = config.hiddenSize();
         final int m = chunk.length;
-        final INDArray x = forward(chunk, cache.length(), cache, true);
-        final float[] out = NdMath.data(x);
-        NdMath.close(x);
+        final float[] out = forward(chunk, cache.length(), cache, true);
         final double[] chunkSum = new double[h];
         for (int r = 0; r < m; r++) {
             for (int j = 0; j < h; j++) {
@@ -235,9 +227,12 @@ public final class BertModel {
     /** Final hidden states [n][hidden] of a full forward from position 0, causal or bidirectional. */
     public float[][] hiddenStates(final int[] tokens, final boolean causal) {
         checkTokens(tokens, 0);
-        final INDArray x = forward(tokens, 0, null, causal);
-        final float[][] out = x.toFloatMatrix();
-        NdMath.close(x);
+        final int h = config.hiddenSize();
+        final float[] x = forward(tokens, 0, null, causal);
+        final float[][] out = new float[tokens.length][];
+        for (int r = 0; r < out.length; r++) {
+            out[r] = Arrays.copyOfRange(x, r * h, (r + 1) * h);
+        }
         return out;
     }
 
@@ -259,96 +254,99 @@ public final class BertModel {
     }
 
     /**
-     * The encoder stack over {@code tokens} at positions {@code start..}. With a cache, keys/values of earlier
-     * positions come from it and this chunk's are staged into it (the caller commits).
+     * The encoder stack over {@code tokens} at positions {@code start..}: returns the final hidden states
+     * [m * hidden] row-major. With a cache, keys/values of earlier positions come from it and this chunk's
+     * are staged into it (the caller commits).
+     *
+     * <p>Every projection is one native sgemm over all m tokens (the QKV bias is pre-filled into the output,
+     * beta = 1); the other biases, residuals, LayerNorms and GELU are Java loops over the copied-back
+     * result. Attention runs per head on strided views of the QKV result (or of the cached keys/values):
+     * scores = Q_h K_h^T, a softmax over only the keys the query may see (causal: positions <= its own),
+     * then ctx_h = P V_h written straight into its columns of ctx.
      */
-    private INDArray forward(final int[] tokens, final int start, final KvCache cache, final boolean causal) {
+    private float[] forward(final int[] tokens, final int start, final KvCache cache, final boolean causal) {
         final int m = tokens.length;
         final int h = config.hiddenSize();
-        final float[] e = new float[m * h];
+        final int h3 = 3 * h;
+        final int inter = config.intermediateSize();
+        final int heads = config.numAttentionHeads();
+        final int dh = config.headSize();
+        final int c = start + m;
+        final double eps = config.layerNormEps();
+        final Workspace ws = Workspace.get();
+        final FloatPointer xN = ws.nat(0, (long) m * h);
+        final FloatPointer qkvN = ws.nat(1, (long) m * h3);
+        final FloatPointer sN = ws.nat(2, (long) m * c);
+        final FloatPointer ctxN = ws.nat(3, (long) m * h);
+        final FloatPointer midN = ws.nat(4, (long) m * inter);
+        final FloatPointer yN = ws.nat(5, (long) m * h);
+        final boolean cachedKv = cache != null && start > 0;
+        final FloatPointer kvN = cachedKv ? ws.nat(6, 2L * c * h) : null;
+        final float[] s = ws.arr(0, m * c);
+        final float[] mid = ws.arr(1, m * inter);
+        final float[] y = ws.arr(2, m * h);
+        final float[] a = ws.arr(3, m * h);
+        final Kernels.Scratch tmp = ws.kernels;
+        final float[] qkv = cache != null ? ws.arr(5, m * h3) : null;
+        final float[] x = ws.arr(6, m * h);
         for (int r = 0; r < m; r++) {
             final int w = tokens[r] * h;
             final int p = (start + r) * h;
             for (int j = 0; j < h; j++) {
-                e[r * h + j] = wordEmbeddings[w + j] + positionAndType[p + j];
+                x[r * h + j] = wordEmbeddings[w + j] + positionAndType[p + j];
             }
         }
-        INDArray x = NdMath.layerNorm(NdMath.matrix(e, m, h), embLnG, embLnB, config.layerNormEps());
-        final int c = start + m;
+        Kernels.addLayerNorm(x, null, null, x, m, h, embLnG, embLnB, eps);
         for (int l = 0; l < layers.length; l++) {
             final Layer layer = layers[l];
-            final INDArray qkv = NdMath.linear(x, layer.qkvT(), layer.qkvB());
-            final INDArray q = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h));
-            final INDArray k = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(h, 2 * h));
-            final INDArray v = qkv.get(NDArrayIndex.all(), NDArrayIndex.interval(2 * h, 3 * h));
-            INDArray kAll = k;
-            INDArray vAll = v;
+            NativeGemm.put(xN, 0, x, m * h);
+            NativeGemm.fillRows(qkvN, layer.qkvB(), m);
+            NativeGemm.gemm(m, h3, h, xN, h, false, layer.qkvT(), h3, 1f, qkvN, h3);
+            // keys/values: rows of the QKV result, or (after a cached prefix) the cache's first c rows
+            FloatPointer kBase = NativeGemm.at(qkvN, h);
+            FloatPointer vBase = NativeGemm.at(qkvN, 2 * h);
+            int kvLd = h3;
             if (cache != null) {
-                cache.stage(l, NdMath.data(k), NdMath.data(v), m);
-                if (start > 0) {
-                    kAll = NdMath.matrix(Arrays.copyOf(cache.keys(l), c * h), c, h);
-                    vAll = NdMath.matrix(Arrays.copyOf(cache.values(l), c * h), c, h);
+                NativeGemm.get(qkvN, 0, qkv, m * h3);
+                final float[] newK = new float[m * h];
+                final float[] newV = new float[m * h];
+                for (int r = 0; r < m; r++) {
+                    System.arraycopy(qkv, r * h3 + h, newK, r * h, h);
+                    System.arraycopy(qkv, r * h3 + 2 * h, newV, r * h, h);
+                }
+                cache.stage(l, newK, newV, m);
+                if (cachedKv) {
+                    NativeGemm.put(kvN, 0, cache.keys(l), c * h);
+                    NativeGemm.put(kvN, (long) c * h, cache.values(l), c * h);
+                    kBase = kvN;
+                    vBase = NativeGemm.at(kvN, (long) c * h);
+                    kvLd = h;
                 }
             }
-            final INDArray ctx = attention(q, kAll, vAll, m, c, start, causal);
-            NdMath.close(qkv, kAll, vAll);
-            final INDArray a = NdMath.linearConsuming(ctx, layer.outT(), layer.outB()).addi(x);
-            NdMath.close(x);
-            NdMath.layerNorm(a, layer.ln1G(), layer.ln1B(), config.layerNormEps());
-            final INDArray mid = NdMath.activate(NdMath.linear(a, layer.interT(), layer.interB()), config.hiddenAct());
-            x = NdMath.linearConsuming(mid, layer.ffnT(), layer.ffnB()).addi(a);
-            NdMath.close(a);
-            NdMath.layerNorm(x, layer.ln2G(), layer.ln2B(), config.layerNormEps());
+            for (int hd = 0; hd < heads; hd++) {
+                final int off = hd * dh;
+                NativeGemm.gemm(m, c, dh, NativeGemm.at(qkvN, off), h3, true, NativeGemm.at(kBase, off), kvLd,
+                        0f, sN, c);
+                NativeGemm.get(sN, 0, s, m * c);
+                for (int r = 0; r < m; r++) {
+                    Kernels.softmax(s, r * c, causal ? start + r + 1 : c, c, tmp);
+                }
+                NativeGemm.put(sN, 0, s, m * c);
+                NativeGemm.gemm(m, dh, c, sN, c, false, NativeGemm.at(vBase, off), kvLd, 0f,
+                        NativeGemm.at(ctxN, off), h);
+            }
+            NativeGemm.gemm(m, h, h, ctxN, h, false, layer.outT(), h, 0f, yN, h);
+            NativeGemm.get(yN, 0, y, m * h);
+            Kernels.addLayerNorm(y, layer.outB(), x, a, m, h, layer.ln1G(), layer.ln1B(), eps);
+            NativeGemm.put(xN, 0, a, m * h);
+            NativeGemm.gemm(m, inter, h, xN, h, false, layer.interT(), inter, 0f, midN, inter);
+            NativeGemm.get(midN, 0, mid, m * inter);
+            Kernels.biasActivate(mid, m, inter, layer.interB(), config.hiddenAct(), tmp);
+            NativeGemm.put(midN, 0, mid, m * inter);
+            NativeGemm.gemm(m, h, inter, midN, inter, false, layer.ffnT(), h, 0f, yN, h);
+            NativeGemm.get(yN, 0, y, m * h);
+            Kernels.addLayerNorm(y, layer.ffnB(), a, x, m, h, layer.ln2G(), layer.ln2B(), eps);
         }
-        return x;
-    }
-
-    /**
-     * Multi-head attention of m queries (absolute positions start..start+m-1) over c keys (positions 0..c-1),
-     * as batched gemms over heads: softmax(Q K^T + M) V, scale already in Q. Returns a new [m, h] array.
-     */
-    private INDArray attention(final INDArray q, final INDArray k, final INDArray v, final int m, final int c,
-                               final int start, final boolean causal) {
-        final int heads = config.numAttentionHeads();
-        final int dh = config.headSize();
-        final int h = config.hiddenSize();
-        final INDArray qc = contiguous(q);
-        final INDArray kc = contiguous(k);
-        final INDArray vc = contiguous(v);
-        final INDArray q3 = qc.reshape('c', m, heads, dh).permute(1, 0, 2);        // [heads, m, dh]
-        final INDArray kT3 = kc.reshape('c', c, heads, dh).permute(1, 2, 0);       // [heads, dh, c]
-        final INDArray v3 = vc.reshape('c', c, heads, dh).permute(1, 0, 2);        // [heads, c, dh]
-        final INDArray scores3 = Nd4j.matmul(q3, kT3);                             // [heads, m, c]
-        final INDArray scores = scores3.reshape('c', (long) heads * m, c);        // [heads*m, c]
-        if (causal && m > 1) {
-            final INDArray mask = causalMask(heads, m, c, start);
-            scores.addi(mask);
-            NdMath.close(mask);
-        }
-        NdMath.softmaxRows(scores);
-        final INDArray probs3 = scores.reshape('c', heads, m, c);
-        final INDArray ctx3 = Nd4j.matmul(probs3, v3);                             // [heads, m, dh]
-        final INDArray ctx = ctx3.permute(1, 0, 2).dup('c');                        // [m, heads, dh]
-        // Only base arrays are closed: reshapes of fresh 'c' arrays share their buffer.
-        NdMath.close(qc, kc, vc, scores3, ctx3);
-        return ctx.reshape('c', m, h);
-    }
-
-    /** The array itself if it is a dense 'c' matrix (e.g. keys built from the cache), else a 'c' copy. */
-    private static INDArray contiguous(final INDArray x) {
-        return !x.isView() && x.ordering() == 'c' ? x : x.dup('c');
-    }
-
-    /** -inf where key position j is after the query's absolute position start + r, repeated per head. */
-    private static INDArray causalMask(final int heads, final int m, final int c, final int start) {
-        final float[] mask = new float[heads * m * c];
-        for (int r = 0; r < m; r++) {
-            final int from = r * c + start + r + 1;
-            Arrays.fill(mask, from, (r + 1) * c, Float.NEGATIVE_INFINITY);
-        }
-        for (int hh = 1; hh < heads; hh++) {
-            System.arraycopy(mask, 0, mask, hh * m * c, m * c);
-        }
-        return NdMath.matrix(mask, heads * m, c);
+        return Arrays.copyOf(x, m * h);
     }
 }

@@ -1,6 +1,6 @@
 package dev.seqembed.model;
 
-import org.nd4j.linalg.api.ndarray.INDArray;
+import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -9,7 +9,8 @@ import java.util.Objects;
 /**
  * The dense window model (SPEC §4.1): each window of W tokens becomes
  * {@code y = fc2(act(fc1(concat_i(E[t_i] * mask_i))))}, optionally L2-normalised.
- * {@link #embedWindows} runs a whole micro-batch as one gemm pair. Immutable and thread-safe.
+ * {@link #embedWindows} runs a whole micro-batch as one native sgemm pair (bias and activation in Java).
+ * Immutable and thread-safe (scratch is per thread).
  */
 public final class DenseWindowModel {
     static {
@@ -29,10 +30,11 @@ public final class DenseWindowModel {
     private final String sha256;
     /** [vocab * d] on the Java heap: the gather that builds x is a copy, not math. */
     private final float[] embedding;
-    private final INDArray fc1T;
-    private final INDArray fc1b;
-    private final INDArray fc2T;
-    private final INDArray fc2b;
+    /** fc1 / fc2 weights pre-transposed [in, out] in native memory for the direct sgemm. */
+    private final FloatPointer fc1T;
+    private final float[] fc1b;
+    private final FloatPointer fc2T;
+    private final float[] fc2b;
 
     private DenseWindowModel(final WindowMlpConfig config, final String id, final String sha256,
                              final float[] embedding, final Tensor fc1w, final Tensor fc1b,
@@ -41,10 +43,10 @@ public final class DenseWindowModel {
         this.id = id;
         this.sha256 = sha256;
         this.embedding = embedding;
-        this.fc1T = NdMath.transposed(fc1w);
-        this.fc1b = NdMath.row(fc1b.data());
-        this.fc2T = NdMath.transposed(fc2w);
-        this.fc2b = NdMath.row(fc2b.data());
+        this.fc1T = NativeGemm.transposed(fc1w.data(), fc1w.shape()[0], fc1w.shape()[1]);
+        this.fc1b = fc1b.data();
+        this.fc2T = NativeGemm.transposed(fc2w.data(), fc2w.shape()[0], fc2w.shape()[1]);
+        this.fc2b = fc2b.data();
     }
 
     /** Loads a model directory (config.json with model_type "window-mlp", model.safetensors). */
@@ -122,14 +124,30 @@ public final class DenseWindowModel {
                 System.arraycopy(embedding, id * d, x, (b * w + i) * d, d);
             }
         }
-        final INDArray h = NdMath.activate(NdMath.linearConsuming(NdMath.matrix(x, batch, w * d), fc1T, fc1b),
-                config.hiddenAct());
-        final INDArray y = NdMath.linearConsuming(h, fc2T, fc2b);
-        if (config.normalize()) {
-            NdMath.l2NormalizeRows(y);
+        final int in = w * d;
+        final int hid = config.hiddenSize();
+        final int o = config.outputSize();
+        final Workspace ws = Workspace.get();
+        final FloatPointer xN = ws.nat(0, (long) batch * in);
+        final FloatPointer hN = ws.nat(4, (long) batch * hid);
+        final FloatPointer yN = ws.nat(5, (long) batch * o);
+        final float[] hj = ws.arr(1, batch * hid);
+        final float[] yj = ws.arr(2, batch * o);
+        NativeGemm.put(xN, 0, x, batch * in);
+        NativeGemm.gemm(batch, hid, in, xN, in, false, fc1T, hid, 0f, hN, hid);
+        NativeGemm.get(hN, 0, hj, batch * hid);
+        Kernels.biasActivate(hj, batch, hid, fc1b, config.hiddenAct(), ws.kernels);
+        NativeGemm.put(hN, 0, hj, batch * hid);
+        NativeGemm.gemm(batch, o, hid, hN, hid, false, fc2T, o, 0f, yN, o);
+        NativeGemm.get(yN, 0, yj, batch * o);
+        Kernels.addBias(yj, batch, o, fc2b);
+        final float[][] out = new float[batch][];
+        for (int b = 0; b < batch; b++) {
+            out[b] = java.util.Arrays.copyOfRange(yj, b * o, (b + 1) * o);
+            if (config.normalize()) {
+                NdMath.l2Normalize(out[b]);
+            }
         }
-        final float[][] out = y.toFloatMatrix();
-        NdMath.close(y);
         return out;
     }
 

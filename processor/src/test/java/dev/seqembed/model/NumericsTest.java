@@ -85,4 +85,69 @@ class NumericsTest {
             assertThat(Math.abs(y[i] - ref[i / h][i % h])).isLessThan(2e-3);
         }
     }
+
+    @Test
+    void javaGeluKernelIsTheErfForm() {
+        // the kernel the models use: bias add then exact GELU, over a [2, n] block with blocks of BLOCK
+        final int n = 4001;
+        final float[] x = new float[2 * n];
+        final float[] bias = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = -10f + 20f * i / (n - 1);
+            x[n + i] = x[i] - 0.25f;
+            bias[i] = 0.25f;
+        }
+        final float[] y = x.clone();
+        Kernels.biasGelu(y, 2, n, bias, new Kernels.Scratch());
+        double maxErr = 0;
+        for (int i = 0; i < 2 * n; i++) {
+            final double v = i < n ? (double) x[i] + 0.25f : x[i] + 0.25f;
+            final double ref = Reference.gelu((float) v);
+            maxErr = Math.max(maxErr, Math.abs(y[i] - ref) / Math.max(Math.abs(ref), 1e-3));
+        }
+        assertThat(maxErr).isLessThan(2e-6);
+    }
+
+    @Test
+    void javaSoftmaxKernelIsStableAndZeroesHiddenKeys() {
+        final float[] s = {1e4f, 1e4f - 1f, -1e4f, 0f, 3e38f, 3e38f, 2f, 1f, 123f};
+        final Kernels.Scratch tmp = new Kernels.Scratch();
+        Kernels.softmax(s, 0, 3, 3, tmp);
+        Kernels.softmax(s, 3, 3, 3, tmp);
+        Kernels.softmax(s, 6, 2, 3, tmp); // a causal row: the third key is not visible
+        final double e1 = Math.exp(-1);
+        final org.assertj.core.data.Offset<Float> eps = org.assertj.core.data.Offset.offset(1e-6f);
+        assertThat(s[0]).isCloseTo((float) (1 / (1 + e1)), eps);
+        assertThat(s[1]).isCloseTo((float) (e1 / (1 + e1)), eps);
+        assertThat(s[2]).isCloseTo(0f, eps);
+        assertThat(s[3]).isCloseTo(0f, eps);
+        assertThat(s[4]).isCloseTo(0.5f, eps);
+        assertThat(s[5]).isCloseTo(0.5f, eps);
+        assertThat(s[6]).isCloseTo((float) (1 / (1 + e1)), eps);
+        assertThat(s[7]).isCloseTo((float) (e1 / (1 + e1)), eps);
+        assertThat(s[8]).isZero();
+        // long rows (several blocks) against double exp
+        final int n = 3 * Kernels.BLOCK + 17;
+        final float[] r = new float[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = (float) (20 * Math.sin(i * 0.37));
+        }
+        final double[] ref = new double[n];
+        double max = Double.NEGATIVE_INFINITY;
+        for (final float v : r) {
+            max = Math.max(max, v);
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            ref[i] = Math.exp(r[i] - max);
+            sum += ref[i];
+        }
+        final float[] logits = r.clone();
+        Kernels.softmax(r, 0, n, n, tmp);
+        for (int i = 0; i < n; i++) {
+            // float rounding of logit - max (ulp ~ 6e-8 |logit - max|) bounds the relative accuracy
+            final double tol = 1e-6 * (1 + Math.abs(logits[i] - max)) * (ref[i] / sum);
+            assertThat(Math.abs(r[i] - ref[i] / sum)).isLessThanOrEqualTo(tol);
+        }
+    }
 }

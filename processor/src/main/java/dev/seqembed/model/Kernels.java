@@ -1,0 +1,302 @@
+package dev.seqembed.model;
+
+/**
+ * The element-wise parts of the models as plain Java loops over float[] (bias adds, LayerNorm, exact GELU,
+ * stable softmax, activations). Each costs a few ns per element or less: the heavy loops are written so
+ * that C2 vectorises them (only float arithmetic, no calls, no branches), and the few operations it does
+ * not vectorise (float/int bit moves, selects) sit in a second short loop.
+ *
+ * <p>Stateless; the callers pass their own scratch arrays, so it is thread-safe.
+ */
+final class Kernels {
+    /** Elements processed per block by the split loops (the temporaries stay in L1). */
+    static final int BLOCK = 256;
+
+    private static final float LOG2E = 1.44269504088896341f;
+    /** Cephes expf: ln 2 split in a short high part (exact products with small n) and a correction. */
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude < 2^22 to an integer held in the low mantissa bits. */
+    private static final float ROUND_MAGIC = 12582912f;
+    /** Below this, exp underflows float (exp(-87.3) ~ 1.2e-38, still normal). */
+    private static final float EXP_MIN = -87.3f;
+    private static final float INV_SQRT2 = 0.70710678118654752440f;
+
+    private Kernels() {
+    }
+
+    /** 2^n for the magic-rounded exponent float t = x log2(e) + ROUND_MAGIC (n in [-126, 127]). */
+    private static float scale2n(final float t) {
+        // bits(t) = 0x4B400000 + n; the constant's bits shift out of the int, leaving (n + 127) << 23.
+        return Float.intBitsToFloat((Float.floatToRawIntBits(t) + 127) << 23);
+    }
+
+    /** Per-thread temporaries of the kernels: separate arrays, so every loop indexes them alike. */
+    static final class Scratch {
+        final float[] x = new float[BLOCK];
+        final float[] e = new float[BLOCK];
+        final float[] n = new float[BLOCK];
+        final float[] t = new float[BLOCK];
+    }
+
+    /**
+     * In-place softmax over {@code a[off, off+n)} followed by zeros up to {@code off+len} (the keys a causal
+     * query may not see): the max is subtracted first, so huge logits do not overflow.
+     */
+    static void softmax(final float[] a, final int off, final int n, final int len, final Scratch tmp) {
+        final float max = max(a, off, n);
+        double sum = 0;
+        for (int b = 0; b < n; b += BLOCK) {
+            final int k = Math.min(n, b + BLOCK) - b;
+            // Work on a copy: loops whose arrays all share one index vectorise (C2 has no alias checks).
+            for (int i = 0; i < k; i++) {
+                tmp.x[i] = a[off + b + i] - max;
+            }
+            exp(tmp.x, tmp.n, k);
+            sum += sum(tmp.x, 0, k);
+            System.arraycopy(tmp.x, 0, a, off + b, k);
+        }
+        final float inv = (float) (1.0 / sum);
+        for (int i = off; i < off + n; i++) {
+            a[i] *= inv;
+        }
+        java.util.Arrays.fill(a, off + n, off + len, 0f);
+    }
+
+    /**
+     * v[i] = exp(v[i]) for i < k (max relative error ~1e-7; below EXP_MIN it gives ~1e-38 rather than 0);
+     * {@code expo} is scratch. Two loops: float arithmetic only (vectorised), then the scaling by 2^n.
+     */
+    private static void exp(final float[] v, final float[] expo, final int k) {
+        for (int i = 0; i < k; i++) {
+            final float xc = Math.max(v[i], EXP_MIN);
+            final float t = xc * LOG2E + ROUND_MAGIC;
+            final float n = t - ROUND_MAGIC;
+            final float r = xc - n * LN2_HI - n * LN2_LO;
+            float p = 1.9875691500E-4f;
+            p = p * r + 1.3981999507E-3f;
+            p = p * r + 8.3334519073E-3f;
+            p = p * r + 4.1665795894E-2f;
+            p = p * r + 1.6666665459E-1f;
+            p = p * r + 5.0000001201E-1f;
+            expo[i] = t;
+            v[i] = p * r * r + r + 1f;
+        }
+        for (int i = 0; i < k; i++) {
+            v[i] *= scale2n(expo[i]);
+        }
+    }
+
+    /**
+     * In-place exact GELU with bias over a [rows, cols] block: x = a + bias[col], then
+     * 0.5 x erfc(-x / sqrt 2). erfc by the Chebyshev fit of Numerical Recipes (erfcc, fractional error
+     * below 1.2e-7 everywhere): erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)), t = 1 / (1 + z/2), z >= 0,
+     * and 2 - erfc(|z|) for z < 0, so there is no cancellation for x << 0. Split in short loops: C2
+     * vectorises each, but not one long body.
+     */
+    static void biasGelu(final float[] a, final int rows, final int cols, final float[] bias, final Scratch tmp) {
+        final float[] xs = tmp.x;
+        final float[] es = tmp.e;
+        final float[] ts = tmp.t;
+        for (int r = 0; r < rows; r++) {
+            final int base = r * cols;
+            for (int b = 0; b < cols; b += BLOCK) {
+                final int k = Math.min(cols, b + BLOCK) - b;
+                for (int j = 0; j < k; j++) {
+                    xs[j] = a[base + b + j] + bias[b + j];
+                }
+                for (int j = 0; j < k; j++) {
+                    final float z = Math.abs(xs[j]) * INV_SQRT2;
+                    final float t = 1f / (1f + 0.5f * z);
+                    final float z2 = z * z;
+                    final float z2lo = Math.fma(z, z, -z2); // z^2 = z2 + z2lo exactly
+                    final float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
+                            + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
+                            + t * (-0.82215223f + t * 0.17087277f))))))));
+                    ts[j] = t;
+                    es[j] = poly - z2 - z2lo;
+                }
+                exp(es, tmp.n, k);
+                for (int j = 0; j < k; j++) {
+                    final float x = xs[j];
+                    final float erfcAbs = ts[j] * es[j]; // erfc(|x| / sqrt 2)
+                    // erfc(-x / sqrt 2) = erfc(|z|) for x < 0, 2 - erfc(|z|) for x >= 0; branch-free (random
+                    // signs would mispredict): pos is 1f for a clear sign bit, else 0f, and e + 0 is exact.
+                    final float pos = Float.intBitsToFloat((~Float.floatToRawIntBits(x) >> 31) & 0x3F800000);
+                    a[base + b + j] = 0.5f * x * (erfcAbs + pos * (2f - 2f * erfcAbs));
+                }
+            }
+        }
+    }
+
+    /** In-place bias then activation over a [rows, cols] block. */
+    static void biasActivate(final float[] a, final int rows, final int cols, final float[] bias,
+                             final Activation act, final Scratch tmp) {
+        switch (act) {
+            case GELU -> biasGelu(a, rows, cols, bias, tmp);
+            case RELU -> {
+                for (int r = 0; r < rows; r++) {
+                    final int base = r * cols;
+                    for (int j = 0; j < cols; j++) {
+                        a[base + j] = Math.max(a[base + j] + bias[j], 0f);
+                    }
+                }
+            }
+            case TANH -> {
+                for (int r = 0; r < rows; r++) {
+                    final int base = r * cols;
+                    for (int j = 0; j < cols; j++) {
+                        a[base + j] = (float) Math.tanh(a[base + j] + bias[j]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** a[r, :] += bias for each of the rows of a [rows, cols] block. */
+    static void addBias(final float[] a, final int rows, final int cols, final float[] bias) {
+        for (int r = 0; r < rows; r++) {
+            final int base = r * cols;
+            for (int j = 0; j < cols; j++) {
+                a[base + j] += bias[j];
+            }
+        }
+    }
+
+    /**
+     * out[r, :] = LayerNorm(y[r, :] + bias + residual[r, :]) over [rows, h] blocks: two-pass mean and biased
+     * variance, (x - mean) / sqrt(var + eps) * gamma + beta. {@code out} may be {@code residual} or {@code y};
+     * {@code bias} and {@code residual} may be null.
+     */
+    static void addLayerNorm(final float[] y, final float[] bias, final float[] residual, final float[] out,
+                             final int rows, final int h, final float[] gamma, final float[] beta,
+                             final double eps) {
+        for (int r = 0; r < rows; r++) {
+            final int base = r * h;
+            if (bias != null) {
+                if (residual != null) {
+                    for (int j = 0; j < h; j++) {
+                        out[base + j] = y[base + j] + bias[j] + residual[base + j];
+                    }
+                } else {
+                    for (int j = 0; j < h; j++) {
+                        out[base + j] = y[base + j] + bias[j];
+                    }
+                }
+            } else if (residual != null) {
+                for (int j = 0; j < h; j++) {
+                    out[base + j] = y[base + j] + residual[base + j];
+                }
+            } else if (out != y) {
+                System.arraycopy(y, base, out, base, h);
+            }
+            layerNormRow(out, base, h, gamma, beta, eps);
+        }
+    }
+
+    /** In-place LayerNorm of a[off, off+h). */
+    static void layerNormRow(final float[] a, final int off, final int h, final float[] gamma, final float[] beta,
+                             final double eps) {
+        final float mean = (float) (sum(a, off, h) / h);
+        for (int j = 0; j < h; j++) {
+            a[off + j] -= mean;
+        }
+        final double var = sumSquares(a, off, h) / h;
+        final float inv = (float) (1.0 / Math.sqrt(var + eps));
+        for (int j = 0; j < h; j++) {
+            a[off + j] = a[off + j] * inv * gamma[j] + beta[j];
+        }
+    }
+
+    /** Sum of a[off, off+n) with eight float accumulators (C2 does not vectorise a single-chain reduction). */
+    static double sum(final float[] a, final int off, final int n) {
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        float s4 = 0;
+        float s5 = 0;
+        float s6 = 0;
+        float s7 = 0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            final int k = off + i;
+            s0 += a[k];
+            s1 += a[k + 1];
+            s2 += a[k + 2];
+            s3 += a[k + 3];
+            s4 += a[k + 4];
+            s5 += a[k + 5];
+            s6 += a[k + 6];
+            s7 += a[k + 7];
+        }
+        double s = (double) s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+        for (; i < n; i++) {
+            s += a[off + i];
+        }
+        return s;
+    }
+
+    private static double sumSquares(final float[] a, final int off, final int n) {
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        float s4 = 0;
+        float s5 = 0;
+        float s6 = 0;
+        float s7 = 0;
+        int i = 0;
+        for (; i + 8 <= n; i += 8) {
+            final int k = off + i;
+            s0 += a[k] * a[k];
+            s1 += a[k + 1] * a[k + 1];
+            s2 += a[k + 2] * a[k + 2];
+            s3 += a[k + 3] * a[k + 3];
+            s4 += a[k + 4] * a[k + 4];
+            s5 += a[k + 5] * a[k + 5];
+            s6 += a[k + 6] * a[k + 6];
+            s7 += a[k + 7] * a[k + 7];
+        }
+        double s = (double) s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
+        for (; i < n; i++) {
+            s += (double) a[off + i] * a[off + i];
+        }
+        return s;
+    }
+
+    private static float max(final float[] a, final int off, final int n) {
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = Float.NEGATIVE_INFINITY;
+        float m2 = Float.NEGATIVE_INFINITY;
+        float m3 = Float.NEGATIVE_INFINITY;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            final int k = off + i;
+            m0 = Math.max(m0, a[k]);
+            m1 = Math.max(m1, a[k + 1]);
+            m2 = Math.max(m2, a[k + 2]);
+            m3 = Math.max(m3, a[k + 3]);
+        }
+        float m = Math.max(Math.max(m0, m1), Math.max(m2, m3));
+        for (; i < n; i++) {
+            m = Math.max(m, a[off + i]);
+        }
+        return m;
+    }
+
+    /** Mean of the rows of a [rows, cols] block (double accumulation). */
+    static float[] meanRows(final float[] a, final int rows, final int cols) {
+        final double[] s = new double[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < cols; j++) {
+                s[j] += a[r * cols + j];
+            }
+        }
+        final float[] out = new float[cols];
+        for (int j = 0; j < cols; j++) {
+            out[j] = (float) (s[j] / rows);
+        }
+        return out;
+    }
+}
