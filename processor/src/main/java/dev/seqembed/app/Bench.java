@@ -61,7 +61,7 @@ public final class Bench {
                         int[] causalPrefixes, int causalChunk, int e2eSequences, int e2eLength, long e2eTimeoutMs) {
 
         public static Sizes quick() {
-            return new Sizes(1024, 2, 3, 300, new int[] {1, 8, 64, 256}, new int[] {16, 32, 64, 128, 256, 512},
+            return new Sizes(1024, 2, 5, 400, new int[] {1, 8, 64, 256}, new int[] {16, 32, 64, 128, 256, 512},
                     range(16, 496, 96), 16, 300, 64, 60_000);
         }
 

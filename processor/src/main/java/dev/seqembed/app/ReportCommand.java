@@ -50,8 +50,10 @@ import picocli.CommandLine.Option;
  *       default micro-batch (64, else the largest measured);</li>
  *   <li>consumed or {@code embed}-ed Embeddings, one JSON object per line ({@link EmbeddingJson}): aggregated per
  *       sequence and path (sum of FLOPs and compute time; length = the largest {@code metrics.sequence_length}).
- *       An attention sequence with more than one record is causal; its chunks are also plotted one by one at
- *       x = the sequence length reached after the chunk.</li>
+ *       An attention sequence with a record of index &gt; 0 is causal; its chunks are also plotted one by one at
+ *       x = the sequence length reached after the chunk. A record with index 0 for an id seen before starts a
+ *       new occurrence (files of several runs or modes concatenated). A causal sequence sent as one chunk looks
+ *       (and costs) like an encoder one and is plotted as such.</li>
  * </ul>
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
@@ -211,6 +213,7 @@ public final class ReportCommand implements Callable<Integer> {
     }
 
     private static final class Agg {
+        final List<Point> chunks = new ArrayList<>();
         double flops;
         double nanos;
         int length;
@@ -219,9 +222,11 @@ public final class ReportCommand implements Callable<Integer> {
     }
 
     static Data fromEmbeddings(final Path file, final String text) {
-        final Map<String, Agg> dense = new LinkedHashMap<>();
-        final Map<String, Agg> attention = new LinkedHashMap<>();
-        final Map<String, List<Point>> chunks = new LinkedHashMap<>();
+        // Per path and sequence id the records in arrival order; a record with index 0 for an id already seen
+        // starts a new occurrence (the same ids embedded again, e.g. files of several runs or modes concatenated).
+        final Map<String, Agg> current = new LinkedHashMap<>();
+        final List<Agg> dense = new ArrayList<>();
+        final List<Agg> attention = new ArrayList<>();
         int lineNo = 0;
         int records = 0;
         for (final String line : text.split("\\R")) {
@@ -238,8 +243,13 @@ public final class ReportCommand implements Callable<Integer> {
             }
             records++;
             final ComputeMetrics m = e.getMetrics();
-            final String id = e.getSequenceId().toString();
-            final Agg a = (e.getPath() == EmbeddingPath.DENSE ? dense : attention).computeIfAbsent(id, k -> new Agg());
+            final String key = e.getPath() + "|" + e.getSequenceId();
+            Agg a = current.get(key);
+            if (a == null || e.getIndex() == 0) {
+                a = new Agg();
+                current.put(key, a);
+                (e.getPath() == EmbeddingPath.DENSE ? dense : attention).add(a);
+            }
             a.flops += m.getFlops();
             a.nanos += m.getComputeNanos();
             a.length = Math.max(a.length, m.getSequenceLength());
@@ -247,20 +257,19 @@ public final class ReportCommand implements Callable<Integer> {
             if (e.getPath() == EmbeddingPath.ATTENTION) {
                 a.chunked |= e.getIndex() > 0 || e.getStart() > 0;
                 if (e.getLength() > 0) {
-                    chunks.computeIfAbsent(id, k -> new ArrayList<>()).add(
-                            new Point(m.getSequenceLength(), m.getFlops(), m.getComputeNanos() / 1e6));
+                    a.chunks.add(new Point(m.getSequenceLength(), m.getFlops(), m.getComputeNanos() / 1e6));
                 }
             }
         }
         final List<Point> densePoints = new ArrayList<>();
-        dense.values().forEach(a -> densePoints.add(new Point(a.length, a.flops, a.nanos / 1e6)));
+        dense.forEach(a -> densePoints.add(new Point(a.length, a.flops, a.nanos / 1e6)));
         final List<Point> encoder = new ArrayList<>();
         final List<Point> causal = new ArrayList<>();
         final List<Point> perChunk = new ArrayList<>();
-        attention.forEach((id, a) -> {
+        attention.forEach(a -> {
             if (a.chunked) {
                 causal.add(new Point(a.length, a.flops, a.nanos / 1e6));
-                perChunk.addAll(chunks.getOrDefault(id, List.of()));
+                perChunk.addAll(a.chunks);
             } else {
                 encoder.add(new Point(a.length, a.flops, a.nanos / 1e6));
             }

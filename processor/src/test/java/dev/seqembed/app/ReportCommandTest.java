@@ -85,6 +85,8 @@ class ReportCommandTest {
         lines.add(EmbeddingJson.write(embedding("a", EmbeddingPath.ATTENTION, 0, 0, 24, 24, 50_000, 3_000_000, true)));
         lines.add("");
         lines.add(EmbeddingJson.write(embedding("b", EmbeddingPath.ATTENTION, 0, 0, 10, 10, 20_000, 1_500_000, true)));
+        // The same id embedded again, in the other mode: its own occurrence.
+        lines.add(EmbeddingJson.write(embedding("c", EmbeddingPath.ATTENTION, 0, 0, 24, 24, 50_000, 3_000_000, true)));
         // Attention causal: c in three chunks of 8.
         for (int i = 0; i < 3; i++) {
             lines.add(EmbeddingJson.write(embedding("c", EmbeddingPath.ATTENTION, i, 8 * i, 8, 8 * (i + 1),
@@ -103,7 +105,8 @@ class ReportCommandTest {
         assertThat(dense.points()).containsExactlyInAnyOrder(
                 new ReportCommand.Point(24, 2000, 4.0), new ReportCommand.Point(10, 1000, 1.0));
         assertThat(data.series(ReportCommand.ENCODER).points()).containsExactlyInAnyOrder(
-                new ReportCommand.Point(24, 50_000, 3.0), new ReportCommand.Point(10, 20_000, 1.5));
+                new ReportCommand.Point(24, 50_000, 3.0), new ReportCommand.Point(10, 20_000, 1.5),
+                new ReportCommand.Point(24, 50_000, 3.0));
         assertThat(data.series(ReportCommand.CAUSAL_SEQUENCE).points()).containsExactly(
                 new ReportCommand.Point(24, 33_000, 3.0));
         assertThat(data.series(ReportCommand.CAUSAL_CHUNK).points()).extracting(ReportCommand.Point::length)
