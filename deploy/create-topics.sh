@@ -47,6 +47,8 @@ create tokens.dlq           "${DLQ_PARTITIONS:-$PARTITIONS}"
 create windows              "${WINDOWS_PARTITIONS:-$PARTITIONS}"
 create embeddings.dense     "${DENSE_PARTITIONS:-$PARTITIONS}"
 create embeddings.attention "${ATTENTION_PARTITIONS:-$PARTITIONS}"
+# Internal: validated chunks feeding the attention sub-topology (<application.id>-attention-chunks).
+create "${APPLICATION_ID:-seqembed}-attention-chunks" "${ATTENTION_PARTITIONS:-$PARTITIONS}"
 
 echo "create-topics: done; topics on ${BOOTSTRAP_SERVERS}:"
 "$KAFKA_TOPICS" --bootstrap-server "$BOOTSTRAP_SERVERS" --list

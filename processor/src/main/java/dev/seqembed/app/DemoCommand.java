@@ -57,8 +57,8 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Chunk size for the multi-chunk third of the sequences (default 64).")
     int chunk;
 
-    @Option(names = "--rate", paramLabel = "R", defaultValue = "50",
-            description = "Sequences per second to produce (default 50; 0 = all at once).")
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "20",
+            description = "Sequences per second to produce (default 20; 0 = all at once).")
     int rate;
 
     @Option(names = "--http-port", paramLabel = "P", defaultValue = "0",

@@ -27,7 +27,7 @@ public final class Topics {
     /** The topic names of a configuration. */
     public static List<String> names(final SeqembedConfig config) {
         return List.of(config.topicTokens(), config.topicDlq(), config.topicWindows(),
-                config.topicEmbeddingsDense(), config.topicEmbeddingsAttention());
+                config.topicEmbeddingsDense(), config.topicEmbeddingsAttention(), config.topicAttentionChunks());
     }
 
     /** Creates the missing topics with the configured partitions and replication. */

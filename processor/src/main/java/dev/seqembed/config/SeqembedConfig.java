@@ -26,6 +26,8 @@ public final class SeqembedConfig {
     public static final String TOPIC_WINDOWS = "topic.windows";
     public static final String TOPIC_EMBEDDINGS_DENSE = "topic.embeddings.dense";
     public static final String TOPIC_EMBEDDINGS_ATTENTION = "topic.embeddings.attention";
+    /** Internal topic feeding the attention sub-topology; default {@code <application.id>-attention-chunks}. */
+    public static final String TOPIC_ATTENTION_CHUNKS = "topic.attention-chunks";
     public static final String TOPIC_PARTITIONS = "topic.partitions";
     public static final String TOPIC_REPLICATION = "topic.replication-factor";
     public static final String TOPIC_CREATE = "topic.create";
@@ -164,6 +166,11 @@ public final class SeqembedConfig {
         return values.get(TOPIC_EMBEDDINGS_ATTENTION);
     }
 
+    public String topicAttentionChunks() {
+        final String t = values.get(TOPIC_ATTENTION_CHUNKS);
+        return t != null ? t : applicationId() + "-attention-chunks";
+    }
+
     public int topicPartitions() {
         return intValue(TOPIC_PARTITIONS, 1);
     }
@@ -249,7 +256,8 @@ public final class SeqembedConfig {
     }
 
     private static final java.util.Set<String> OWN_TOPIC_KEYS = java.util.Set.of(TOPIC_TOKENS, TOPIC_DLQ,
-            TOPIC_WINDOWS, TOPIC_EMBEDDINGS_DENSE, TOPIC_EMBEDDINGS_ATTENTION, TOPIC_PARTITIONS, TOPIC_REPLICATION,
+            TOPIC_WINDOWS, TOPIC_EMBEDDINGS_DENSE, TOPIC_EMBEDDINGS_ATTENTION, TOPIC_ATTENTION_CHUNKS, TOPIC_PARTITIONS,
+            TOPIC_REPLICATION,
             TOPIC_CREATE);
 
     private static boolean isOwnKey(final String key) {

@@ -36,7 +36,7 @@ import dev.seqembed.model.KvCache;
  * grows linearly with the sequence, and no record approaches the producer's size limit however long the
  * sequence is.
  */
-public final class AttentionCausal extends ContextualProcessor<String, SequenceEvent, String, Embedding> {
+public final class AttentionCausal extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
     public static final String STORE = "attention-kv-cache";
 
@@ -63,12 +63,12 @@ public final class AttentionCausal extends ContextualProcessor<String, SequenceE
      *
      * @param blockTokens tokens per stored K/V block
      */
-    public static ProcessorSupplier<String, SequenceEvent, String, Embedding> supplier(
+    public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
             final AttentionEngine.Factory engines, final int maxPositions, final int blockTokens,
             final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
-            public Processor<String, SequenceEvent, String, Embedding> get() {
+            public Processor<String, TokenChunk, String, Embedding> get() {
                 return new AttentionCausal(engines, maxPositions, blockTokens, telemetry);
             }
 
@@ -88,16 +88,15 @@ public final class AttentionCausal extends ContextualProcessor<String, SequenceE
     }
 
     @Override
-    public void process(final Record<String, SequenceEvent> record) {
-        final SequenceEvent event = record.value();
-        if (event.kind() == SequenceEvent.Kind.ABORT) {
-            delete(event.sequenceId());
-        } else if (event.kind() == SequenceEvent.Kind.CHUNK) {
-            apply(record, event.chunk());
+    public void process(final Record<String, TokenChunk> record) {
+        if (record.value() == null) {
+            delete(record.key());
+        } else {
+            apply(record, record.value());
         }
     }
 
-    private void apply(final Record<String, SequenceEvent> record, final TokenChunk chunk) {
+    private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
         final String id = chunk.getSequenceId();
         final KvCache held = load(store, id);
         final KvCache cache = held == null ? engine.model().newCache() : held;

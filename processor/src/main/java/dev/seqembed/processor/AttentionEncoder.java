@@ -24,7 +24,7 @@ import dev.seqembed.state.TokenBuffer;
  * Attention in {@code encoder} mode: buffers a sequence's chunks in a changelogged store until its
  * {@code last} chunk, then runs one bidirectional forward over the whole sequence.
  */
-public final class AttentionEncoder extends ContextualProcessor<String, SequenceEvent, String, Embedding> {
+public final class AttentionEncoder extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
     public static final String STORE = "attention-buffer";
 
@@ -45,11 +45,11 @@ public final class AttentionEncoder extends ContextualProcessor<String, Sequence
      *
      * @param maxPositions tokens beyond this are dropped (truncation; the validator rejects instead when asked to)
      */
-    public static ProcessorSupplier<String, SequenceEvent, String, Embedding> supplier(
+    public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
             final AttentionEngine.Factory engines, final int maxPositions, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
-            public Processor<String, SequenceEvent, String, Embedding> get() {
+            public Processor<String, TokenChunk, String, Embedding> get() {
                 return new AttentionEncoder(engines, maxPositions, telemetry);
             }
 
@@ -69,16 +69,15 @@ public final class AttentionEncoder extends ContextualProcessor<String, Sequence
     }
 
     @Override
-    public void process(final Record<String, SequenceEvent> record) {
-        final SequenceEvent event = record.value();
-        if (event.kind() == SequenceEvent.Kind.ABORT) {
-            store.delete(event.sequenceId());
-        } else if (event.kind() == SequenceEvent.Kind.CHUNK) {
-            apply(record, event.chunk());
+    public void process(final Record<String, TokenChunk> record) {
+        if (record.value() == null) {
+            store.delete(record.key());
+        } else {
+            apply(record, record.value());
         }
     }
 
-    private void apply(final Record<String, SequenceEvent> record, final TokenChunk chunk) {
+    private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
         final String id = chunk.getSequenceId();
         final TokenBuffer held = store.get(id);
         final int[] before = held == null ? new int[0] : held.tokens();

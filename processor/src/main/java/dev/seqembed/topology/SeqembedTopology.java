@@ -15,6 +15,7 @@ import dev.seqembed.model.BertConfig;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.processor.AttentionCausal;
 import dev.seqembed.processor.AttentionEncoder;
+import dev.seqembed.processor.AttentionFeed;
 import dev.seqembed.processor.ChunkValidator;
 import dev.seqembed.processor.DeadLetterWriter;
 import dev.seqembed.processor.DenseBatcher;
@@ -27,7 +28,7 @@ import dev.seqembed.state.TokenBuffer;
  * <pre>
  *   tokens ─► validate ─┬─► dead-letters ─► tokens.dlq
  *                       ├─► windower ─► windows ─► dense (micro-batched) ─► embeddings.dense
- *                       └─► attention (encoder | causal) ─► embeddings.attention
+ *                       └─► attention feed ─► attention chunks ─► attention (encoder | causal) ─► embeddings.attention
  * </pre>
  */
 public final class SeqembedTopology {
@@ -64,11 +65,17 @@ public final class SeqembedTopology {
         t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
                 Serdes.embedding().serializer(), "dense");
 
+        // Attention reads validated chunks from a topic of its own: its own sub-topology and tasks.
+        t.addProcessor("attention-feed", AttentionFeed::new, "validate");
+        t.addSink("attention-chunks-out", config.topicAttentionChunks(), new StringSerializer(),
+                Serdes.tokenChunk().serializer(), "attention-feed");
+        t.addSource("attention-chunks-in", new StringDeserializer(), Serdes.tokenChunk().deserializer(),
+                config.topicAttentionChunks());
         final int positions = bert.maxPositionEmbeddings();
         t.addProcessor("attention", mode == AttentionMode.CAUSAL
                 ? AttentionCausal.supplier(engines, positions, AttentionCausal.blockTokens(bert.numHiddenLayers(),
                         bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
-                : AttentionEncoder.supplier(engines, positions, telemetry), "validate");
+                : AttentionEncoder.supplier(engines, positions, telemetry), "attention-chunks-in");
         t.addSink("attention-out", config.topicEmbeddingsAttention(), new StringSerializer(),
                 Serdes.embedding().serializer(), "attention");
         return t;
