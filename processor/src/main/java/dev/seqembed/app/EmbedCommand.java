@@ -62,8 +62,10 @@ public final class EmbedCommand implements Callable<Integer> {
     Path output;
 
     @Option(names = "--max-tokens", paramLabel = "N",
-            description = "Dense path: longest sequence accepted (default 512, as the processor with the default attention model).")
-    int maxTokens = 512;
+            description = "Dense path: reject longer sequences (default: no limit; the processor rejects sequences "
+                    + "longer than the attention model's positions on both paths unless attention.overflow=truncate, "
+                    + "so pass 512 to mimic it with the default models).")
+    int maxTokens = Integer.MAX_VALUE;
 
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE",
             description = "Settings as for run: attention.pooling, attention.normalize, attention.overflow, "
