@@ -140,7 +140,7 @@ public final class Bench {
         env.put("quick", quick);
         env.put("started", java.time.Instant.now().toString());
         out.println("== environment");
-        env.fields().forEachRemaining(e -> out.printf("  %-26s %s%n", e.getKey(), e.getValue().asText()));
+        env.properties().forEach(e -> out.printf("  %-26s %s%n", e.getKey(), e.getValue().asText()));
         if (!probe) {
             out.println("  WARNING: the BLAS self-check failed: results below may be wrong");
         }

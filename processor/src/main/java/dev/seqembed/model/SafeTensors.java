@@ -110,14 +110,14 @@ public final class SafeTensors {
         final Map<String, DType> dtypes = new LinkedHashMap<>();
         final Map<String, String> metadata = new LinkedHashMap<>();
         final Map<String, String> unsupported = new LinkedHashMap<>();
-        final Iterator<Map.Entry<String, JsonNode>> it = header.fields();
+        final Iterator<Map.Entry<String, JsonNode>> it = header.properties().iterator();
         while (it.hasNext()) {
             final Map.Entry<String, JsonNode> e = it.next();
             final String name = e.getKey();
             final JsonNode info = e.getValue();
             if ("__metadata__".equals(name)) {
                 if (info.isObject()) {
-                    info.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                    info.properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
                 }
                 continue;
             }
