@@ -43,6 +43,8 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     private DenseEngine engine;
     private KeyValueStore<byte[], BufferedWindow> store;
     private long nextSequence;
+    /** Key of the oldest buffered window: flushes seek here, past the tombstones of earlier batches. */
+    private long firstSequence;
     private int buffered;
     private long oldestBufferedAtMs;
 
@@ -79,9 +81,14 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         // After a restart the store may hold a batch: continue its numbering and flush it soon.
         try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
             while (it.hasNext()) {
-                nextSequence = Math.max(nextSequence, ByteBuffer.wrap(it.next().key).getLong() + 1);
+                final long key = ByteBuffer.wrap(it.next().key).getLong();
+                firstSequence = buffered == 0 ? key : Math.min(firstSequence, key);
+                nextSequence = Math.max(nextSequence, key + 1);
                 buffered++;
             }
+        }
+        if (buffered == 0) {
+            firstSequence = nextSequence;
         }
         oldestBufferedAtMs = context.currentSystemTimeMs();
         context.schedule(Duration.ofMillis(Math.max(1, maxWaitMs)), PunctuationType.WALL_CLOCK_TIME, now -> {
@@ -96,9 +103,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         if (buffered == 0) {
             oldestBufferedAtMs = context().currentSystemTimeMs();
         }
-        // Big-endian keys keep the store's iteration order = arrival order.
-        store.put(ByteBuffer.allocate(Long.BYTES).putLong(nextSequence++).array(),
-                new BufferedWindow(record.value(), record.timestamp()));
+        store.put(key(nextSequence++), new BufferedWindow(record.value(), record.timestamp()));
         buffered++;
         if (buffered >= maxWindows) {
             flush();
@@ -107,7 +112,9 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
 
     private void flush() {
         final List<KeyValue<byte[], BufferedWindow>> batch = new ArrayList<>(buffered);
-        try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
+        // A range from the oldest live key, not all(): a RocksDB scan from the start would step over the
+        // tombstones of every earlier batch, making each flush slower than the last.
+        try (KeyValueIterator<byte[], BufferedWindow> it = store.range(key(firstSequence), key(nextSequence - 1))) {
             while (it.hasNext()) {
                 batch.add(it.next());
             }
@@ -124,5 +131,11 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
             store.delete(batch.get(i).key);
         }
         buffered = 0;
+        firstSequence = nextSequence;
+    }
+
+    /** Big-endian, so the store's byte order is arrival order. */
+    private static byte[] key(final long sequence) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(sequence).array();
     }
 }
