@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -371,16 +370,16 @@ public final class Bench {
         final AvroSerde<TokenChunk> serde = Serdes.tokenChunk();
         final List<Rec> warmRecords = records(serde, warm, length, vocab, "bench-warm-", 1);
         final List<Rec> timedRecords = records(serde, n, length, vocab, "bench-", 2);
-        final Path stateDir = Files.createTempDirectory("seqembed-bench-state-");
+        final ScratchStateDir stateDir = new ScratchStateDir("seqembed-bench-state-");
         final ObjectNode node = JSON.createObjectNode();
         node.put("sequences", n);
         node.put("tokens_per_sequence", length);
         node.put("tokens", tokens);
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
+        try (stateDir; EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
             final SeqembedConfig config = SeqembedConfig.from(Map.of(
                     "bootstrap.servers", broker.bootstrapServers(),
                     StreamsConfig.APPLICATION_ID_CONFIG, "seqembed-bench",
-                    StreamsConfig.STATE_DIR_CONFIG, stateDir.toString(),
+                    StreamsConfig.STATE_DIR_CONFIG, stateDir.path().toString(),
                     SeqembedConfig.ATTENTION_MODE, AttentionMode.ENCODER.cliName(),
                     SeqembedConfig.TOPIC_PARTITIONS, "2",
                     SeqembedConfig.HTTP_PORT, "0"));
@@ -436,8 +435,6 @@ public final class Bench {
                     }
                 }
             }
-        } finally {
-            deleteQuietly(stateDir);
         }
         return node;
     }
@@ -579,14 +576,6 @@ public final class Bench {
         public void close() throws InterruptedException {
             running.set(false);
             thread.join(10_000);
-        }
-    }
-
-    static void deleteQuietly(final Path dir) {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (final IOException ignored) {
-            // A temp dir left behind is harmless.
         }
     }
 

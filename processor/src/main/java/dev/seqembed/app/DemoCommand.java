@@ -3,7 +3,6 @@ package dev.seqembed.app;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -79,13 +78,13 @@ public final class DemoCommand implements Callable<Integer> {
         final PrintStream out = System.out;
         final long t0 = System.nanoTime();
         out.println("seqembed demo: starting an in-JVM Kafka broker ...");
-        final Path stateDir = Files.createTempDirectory("seqembed-demo-state-");
-        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
+        try (ScratchStateDir stateDir = new ScratchStateDir("seqembed-demo-state-");
+             EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
             out.printf("broker ready at %s (%.1f s); loading models ...%n", broker.bootstrapServers(), since(t0));
             final SeqembedConfig config = SeqembedConfig.from(Map.of(
                     "bootstrap.servers", broker.bootstrapServers(),
                     StreamsConfig.APPLICATION_ID_CONFIG, "seqembed-demo",
-                    StreamsConfig.STATE_DIR_CONFIG, stateDir.toString(),
+                    StreamsConfig.STATE_DIR_CONFIG, stateDir.path().toString(),
                     SeqembedConfig.ATTENTION_MODE, mode.cliName(),
                     SeqembedConfig.TOPIC_PARTITIONS, "2",
                     SeqembedConfig.HTTP_PORT, String.valueOf(httpPort)));
@@ -101,8 +100,6 @@ public final class DemoCommand implements Callable<Integer> {
                 out.printf("processor running (%.1f s); producing ...%n", since(t0));
                 return runWorkload(config, models, mode, target, out);
             }
-        } finally {
-            deleteQuietly(stateDir);
         }
     }
 
@@ -251,13 +248,5 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static double since(final long t0) {
         return (System.nanoTime() - t0) / 1e9;
-    }
-
-    private static void deleteQuietly(final Path dir) {
-        try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (final IOException ignored) {
-            // A temp dir left behind is harmless.
-        }
     }
 }

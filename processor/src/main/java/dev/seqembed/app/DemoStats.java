@@ -121,9 +121,10 @@ final class DemoStats {
                 percentile(denseLatency, 50), percentile(denseLatency, 99), percentile(attentionLatency, 50),
                 percentile(attentionLatency, 99));
         out.println();
-        out.println("cost per sequence by length (dense: sum over its windows; attention: its forward passes)");
-        out.printf("%-10s %5s | %14s %12s | %14s %12s | %8s%n", "length", "seqs", "dense MFLOP", "dense ms",
-                "attn MFLOP", "attn ms", "attn/dense");
+        out.println("cost per sequence by length (dense: sum over its windows; attention: its forward passes);");
+        out.println("per token, dense stays flat (linear in length) while attention grows (its n^2 attention term)");
+        out.printf("%-10s %5s | %12s %9s %11s | %12s %9s %11s%n", "length", "seqs", "dense MFLOP", "dense ms",
+                "MFLOP/token", "attn MFLOP", "attn ms", "MFLOP/token");
         int lower = 1;
         for (final int upper : BUCKETS) {
             printBucket(out, lower, upper);
@@ -145,22 +146,28 @@ final class DemoStats {
             return;
         }
         final String label = upper == Integer.MAX_VALUE ? ">" + (lower - 1) : lower + "-" + upper;
-        out.printf("%-10s %5d | %14.1f %12.2f | %14.1f %12.2f | %7.1fx%n", label, (int) Math.max(d[0], a[0]),
-                d[1] / 1e6, d[2] / 1e6, a[1] / 1e6, a[2] / 1e6, d[1] == 0 ? 0 : a[1] / d[1]);
+        out.printf("%-10s %5d | %12.1f %9.2f %11.3f | %12.1f %9.2f %11.3f%n", label, (int) Math.max(d[0], a[0]),
+                d[1] / 1e6, d[2] / 1e6, perToken(d), a[1] / 1e6, a[2] / 1e6, perToken(a));
+    }
+
+    private static double perToken(final double[] mean) {
+        return mean[3] == 0 ? 0 : mean[1] / mean[3] / 1e6;
     }
 
     private static double[] mean(final Map<String, Cost> costs, final int lower, final int upper) {
         double n = 0;
         double flops = 0;
         double nanos = 0;
+        double tokens = 0;
         for (final Cost c : costs.values()) {
             if (c.length >= lower && c.length <= upper) {
                 n++;
                 flops += c.flops;
                 nanos += c.nanos;
+                tokens += c.length;
             }
         }
-        return n == 0 ? new double[] {0, 0, 0} : new double[] {n, flops / n, nanos / n};
+        return n == 0 ? new double[] {0, 0, 0, 0} : new double[] {n, flops / n, nanos / n, tokens / n};
     }
 
     private static long percentile(final List<Long> values, final int p) {

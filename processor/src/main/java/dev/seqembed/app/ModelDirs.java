@@ -27,14 +27,14 @@ public final class ModelDirs {
      * @return the directory holding {@code dense/} and {@code attention/}
      */
     public static synchronized Path defaultModels() throws IOException {
-        final Path dir = cacheRoot().resolve("models").resolve("default-v1");
+        final Path dir = cacheRoot().resolve("models").resolve("default-v2");
         if (Files.isRegularFile(dir.resolve("attention").resolve("model.safetensors"))
                 && Files.isRegularFile(dir.resolve("dense").resolve("model.safetensors"))) {
             return dir;
         }
         Files.createDirectories(dir.getParent());
         // Write beside, then move: a half-written directory is never mistaken for a complete one.
-        final Path tmp = Files.createTempDirectory(dir.getParent(), "default-v1-");
+        final Path tmp = Files.createTempDirectory(dir.getParent(), "default-v2-");
         DefaultModels.write(tmp);
         try {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);

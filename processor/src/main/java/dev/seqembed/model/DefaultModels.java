@@ -22,9 +22,13 @@ public final class DefaultModels {
     /** Default dense window model: vocab 30522, d 32, W 16, S 8, H 512, O 256, gelu, normalised, pad 0. */
     public static final WindowMlpConfig DENSE_CONFIG =
             new WindowMlpConfig(30522, 32, 16, 8, 512, 256, Activation.GELU, true, 0);
-    /** Default attention model: BERT with 4 layers, hidden 256, 4 heads, intermediate 1024, 512 positions. */
+    /**
+     * Default attention model: BERT with 4 layers, hidden 128, 4 heads, intermediate 512, 512 positions. The hidden
+     * size is small next to the 512 positions on purpose: the n² attention term (4·n·h per token and layer) then
+     * reaches two thirds of the per-token projection cost at 512 tokens, so the quadratic curve shows.
+     */
     public static final BertConfig ATTENTION_CONFIG =
-            new BertConfig(30522, 256, 4, 4, 1024, Activation.GELU, 512, 2, 1e-12f);
+            new BertConfig(30522, 128, 4, 4, 512, Activation.GELU, 512, 2, 1e-12f);
     public static final String DENSE_DIR = "dense";
     public static final String ATTENTION_DIR = "attention";
     static final long DENSE_SEED = 20240917L;

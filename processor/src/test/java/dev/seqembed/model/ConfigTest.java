@@ -7,7 +7,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ConfigTest {
     private static final WindowMlpConfig DENSE = DefaultModels.DENSE_CONFIG; // W 16, S 8
-    private static final BertConfig BERT = DefaultModels.ATTENTION_CONFIG;
+    /** The hand-computed numbers below are for this shape (hidden 256, intermediate 1024, 4 layers). */
+    private static final BertConfig BERT = new BertConfig(30522, 256, 4, 4, 1024, Activation.GELU, 512, 2, 1e-12f);
 
     @Test
     void windowCountEdges() {

@@ -1,0 +1,33 @@
+package dev.seqembed.app;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.apache.kafka.common.utils.Utils;
+
+/**
+ * A Kafka Streams state directory for one in-JVM run (demo, bench): fresh each time, because reusing a state
+ * directory against a fresh broker floods TaskCorruptedException, and deleted afterwards.
+ */
+final class ScratchStateDir implements AutoCloseable {
+
+    private final Path path;
+
+    ScratchStateDir(final String prefix) throws IOException {
+        this.path = Files.createTempDirectory(prefix);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public void close() {
+        try {
+            Utils.delete(path.toFile());
+        } catch (final IOException ignored) {
+            // A temp dir left behind is harmless.
+        }
+    }
+}
