@@ -19,8 +19,9 @@ import java.util.concurrent.CountDownLatch;
  * <p>Runs {@link EmbeddedKafkaBroker} on a fixed port (advertised as {@code localhost:PORT}) and a
  * persistent data directory, so topics and records survive restarts of the command. Prints one
  * "broker ready at …" line to stdout and runs until Ctrl-C (or SIGTERM), then shuts down cleanly.
- * Exit codes: 0 after a clean stop, 2 when the port is in use or an argument is invalid, 1 when the
- * broker cannot start for another reason (for example the data directory is used by another broker).
+ * Exit codes: 143 after Ctrl-C/SIGTERM (the JVM's code for a signal; the broker has shut down cleanly by
+ * then), 2 when the port is in use or an argument is invalid, 1 when the broker cannot start for another
+ * reason (for example the data directory is used by another broker).
  */
 @Command(
     name = "broker",
