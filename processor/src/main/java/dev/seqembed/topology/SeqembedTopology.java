@@ -20,6 +20,7 @@ import dev.seqembed.processor.ChunkValidator;
 import dev.seqembed.processor.DeadLetterWriter;
 import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.processor.ValidationRules;
+import dev.seqembed.processor.WindowAssembler;
 import dev.seqembed.serde.Serdes;
 import dev.seqembed.state.TokenBuffer;
 
@@ -54,7 +55,7 @@ public final class SeqembedTopology {
         t.addProcessor("dead-letters", () -> new DeadLetterWriter(telemetry), "validate");
         t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(), "dead-letters");
 
-        t.addProcessor("windower", dev.seqembed.processor.WindowAssembler.supplier(
+        t.addProcessor("windower", WindowAssembler.supplier(
                 new WindowSlicer(models.dense().config())), "validate");
         t.addSink("windows-out", config.topicWindows(), new StringSerializer(), Serdes.windowRecord().serializer(),
                 "windower");
