@@ -91,6 +91,9 @@ public final class SeqembedConfig {
         d.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
         d.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), "5");
         d.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+        // Each hop between sub-topologies (windows, attention chunks) is read_committed: a fetch parked for the
+        // default 500 ms waits out transaction commits that happen every 100 ms. Short waits keep hops short.
+        d.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG), "50");
         // A batch of attention forwards can take a while: leave ample headroom over one poll loop.
         d.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), "200");
         return d;
