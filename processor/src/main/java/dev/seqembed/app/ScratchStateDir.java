@@ -15,7 +15,10 @@ final class ScratchStateDir implements AutoCloseable {
     private final Path path;
 
     ScratchStateDir(final String prefix) throws IOException {
-        this.path = Files.createTempDirectory(prefix);
+        // Under the user's cache, not /tmp: Kafka Streams warns that the OS may clear /tmp under a running app.
+        final Path parent = ModelDirs.cacheRoot().resolve("state");
+        Files.createDirectories(parent);
+        this.path = Files.createTempDirectory(parent, prefix);
     }
 
     Path path() {
