@@ -35,7 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.seqembed.app.EmbeddingJson;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.processor.DeadLetter;
 import dev.seqembed.testing.TestModels;
@@ -251,13 +250,7 @@ class CommandLineFlowIT {
     }
 
     private static List<Embedding> parseEmbeddings(final List<String> lines) throws IOException {
-        final List<Embedding> out = new ArrayList<>();
-        for (final String line : lines) {
-            if (!line.isBlank()) {
-                out.add(EmbeddingJson.read(line));
-            }
-        }
-        return out;
+        return OfflineEmbed.read(lines);
     }
 
     private static int freePort() throws IOException {

@@ -3,12 +3,9 @@ package dev.seqembed.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
@@ -16,8 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.EmbeddingJson;
-import dev.seqembed.app.Main;
 import dev.seqembed.app.SequenceInput;
 import dev.seqembed.app.SyntheticWorkload;
 import dev.seqembed.app.TokenProducer;
@@ -51,7 +46,6 @@ class KillNineIT {
         final List<SequenceInput> sequences = SyntheticWorkload.generate(16, 12, 40, TestModels.DENSE.vocabSize(), 3,
                 "k-");
         final List<List<TokenChunk>> chunks = new ArrayList<>();
-        final StringBuilder jsonl = new StringBuilder();
         for (final SequenceInput s : sequences) {
             final List<int[]> parts = s.chunks(CHUNK);
             final List<TokenChunk> cs = new ArrayList<>();
@@ -59,11 +53,8 @@ class KillNineIT {
                 cs.add(Chunks.chunk(s.sequenceId(), i, parts.get(i), i == parts.size() - 1));
             }
             chunks.add(cs);
-            jsonl.append("{\"sequence_id\":\"").append(s.sequenceId()).append("\",\"tokens\":")
-                    .append(Arrays.toString(s.tokens())).append("}\n");
         }
-        final Path input = dir.resolve("in.jsonl");
-        Files.writeString(input, jsonl);
+        final Path input = OfflineEmbed.writeJsonl(dir.resolve("in.jsonl"), sequences);
         final List<Embedding> want = offline(input, "--path", "attention", "--model",
                 dir.resolve("models/attention").toString(), "--mode", "causal", "--chunk", String.valueOf(CHUNK));
         final List<Embedding> wantDense = offline(input, "--path", "dense", "--model",
@@ -123,16 +114,7 @@ class KillNineIT {
     }
 
     private List<Embedding> offline(final Path input, final String... args) throws Exception {
-        final Path out = dir.resolve("offline-" + UUID.randomUUID() + ".jsonl");
-        final List<String> cmd = new ArrayList<>(List.of("embed", "--input", input.toString(), "--output",
-                out.toString()));
-        cmd.addAll(List.of(args));
-        assertThat(Main.commandLine().execute(cmd.toArray(String[]::new))).isZero();
-        final List<Embedding> result = new ArrayList<>();
-        for (final String line : Files.readAllLines(out, StandardCharsets.UTF_8)) {
-            result.add(EmbeddingJson.read(line));
-        }
-        return result;
+        return OfflineEmbed.run(input, dir, args);
     }
 
     private static String javaExecutable() {

@@ -2,12 +2,10 @@ package dev.seqembed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -26,8 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import dev.seqembed.app.EmbeddingJson;
-import dev.seqembed.app.Main;
 import dev.seqembed.app.SeqembedApp;
 import dev.seqembed.app.SequenceInput;
 import dev.seqembed.app.SyntheticWorkload;
@@ -62,12 +58,7 @@ class RestartIT {
     static void setUp() throws Exception {
         models = TestModels.write(dir.resolve("models"));
         sequences = SyntheticWorkload.generate(12, 14, 60, TestModels.DENSE.vocabSize(), 9, "r-");
-        final StringBuilder jsonl = new StringBuilder();
-        for (final SequenceInput s : sequences) {
-            jsonl.append("{\"sequence_id\":\"").append(s.sequenceId()).append("\",\"tokens\":")
-                    .append(Arrays.toString(s.tokens())).append("}\n");
-        }
-        Files.writeString(dir.resolve("in.jsonl"), jsonl);
+        OfflineEmbed.writeJsonl(dir.resolve("in.jsonl"), sequences);
     }
 
     @ParameterizedTest(name = "{0} mode, wipe local state: {1}")
@@ -98,12 +89,10 @@ class RestartIT {
         final SeqembedConfig second = config.with(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "100");
         final List<Embedding> gotAttention;
         final List<Embedding> gotDense;
-        final String attention = mode.equals("causal")
+        final List<Embedding> wantAttention = mode.equals("causal")
                 ? offline("--path", "attention", "--mode", "causal", "--chunk", String.valueOf(CHUNK))
                 : offline("--path", "attention");
-        final String dense = offline("--path", "dense");
-        final List<Embedding> wantAttention = read(attention);
-        final List<Embedding> wantDense = read(dense);
+        final List<Embedding> wantDense = offline("--path", "dense");
         try (SeqembedApp app = SeqembedApp.start(second, models)) {
             assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
             send(second, chunks, 2, Integer.MAX_VALUE);
@@ -175,22 +164,10 @@ class RestartIT {
         }
     }
 
-    private static String offline(final String... args) {
-        final Path out = dir.resolve("offline-" + UUID.randomUUID() + ".jsonl");
-        final List<String> cmd = new ArrayList<>(List.of("embed", "--input", dir.resolve("in.jsonl").toString(),
-                "--output", out.toString(), "--model",
-                dir.resolve("models").resolve(args[1].equals("dense") ? "dense" : "attention").toString()));
-        cmd.addAll(List.of(args));
-        assertThat(Main.commandLine().execute(cmd.toArray(String[]::new))).isZero();
-        return out.toString();
-    }
-
-    private static List<Embedding> read(final String file) throws Exception {
-        final List<Embedding> out = new ArrayList<>();
-        for (final String line : Files.readAllLines(Path.of(file), StandardCharsets.UTF_8)) {
-            out.add(EmbeddingJson.read(line));
-        }
-        return out;
+    private static List<Embedding> offline(final String... args) throws Exception {
+        final List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--model", dir.resolve("models").resolve(args[1]).toString()));
+        return OfflineEmbed.run(dir.resolve("in.jsonl"), dir, all.toArray(String[]::new));
     }
 
     private static void deleteRecursively(final Path p) throws Exception {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,8 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.EmbeddingJson;
-import dev.seqembed.app.Main;
 import dev.seqembed.app.SeqembedApp;
 import dev.seqembed.app.SequenceInput;
 import dev.seqembed.app.SyntheticWorkload;
@@ -54,12 +51,7 @@ class StreamingEqualsOfflineIT {
         models = TestModels.write(dir.resolve("models"));
         sequences = SyntheticWorkload.generate(24, 1, 60, TestModels.DENSE.vocabSize(), 5, "s-");
         input = dir.resolve("in.jsonl");
-        final StringBuilder jsonl = new StringBuilder();
-        for (final SequenceInput s : sequences) {
-            jsonl.append("{\"sequence_id\":\"").append(s.sequenceId()).append("\",\"tokens\":")
-                    .append(java.util.Arrays.toString(s.tokens())).append("}\n");
-        }
-        Files.writeString(input, jsonl);
+        OfflineEmbed.writeJsonl(input, sequences);
     }
 
     private static SeqembedConfig config(final String mode) {
@@ -80,16 +72,7 @@ class StreamingEqualsOfflineIT {
     }
 
     private static List<Embedding> offline(final String... args) throws IOException {
-        final Path out = dir.resolve("out-" + UUID.randomUUID() + ".jsonl");
-        final List<String> cmd = new ArrayList<>(List.of("embed", "--input", input.toString(), "--output",
-                out.toString()));
-        cmd.addAll(List.of(args));
-        assertThat(Main.commandLine().execute(cmd.toArray(String[]::new))).isZero();
-        final List<Embedding> result = new ArrayList<>();
-        for (final String line : Files.readAllLines(out, StandardCharsets.UTF_8)) {
-            result.add(EmbeddingJson.read(line));
-        }
-        return result;
+        return OfflineEmbed.run(input, dir, args);
     }
 
     private static List<Embedding> streamed(final SeqembedConfig config, final int chunk, final String topic,
