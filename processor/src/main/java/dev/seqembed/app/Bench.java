@@ -405,7 +405,7 @@ public final class Bench {
             final long t0 = System.nanoTime();
             try (SeqembedApp app = SeqembedApp.start(config, models)) {
                 if (!app.awaitRunning(Duration.ofSeconds(60))) {
-                    throw new IllegalStateException("the processor did not reach RUNNING: " + app.streams().state());
+                    throw new IllegalStateException("the processor did not reach RUNNING: " + app.state());
                 }
                 out.printf("  processor running after %.1f s%n", (System.nanoTime() - t0) / 1e9);
                 final List<String> topics = List.of(config.topicEmbeddingsDense(), config.topicEmbeddingsAttention());

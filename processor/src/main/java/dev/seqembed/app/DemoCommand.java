@@ -95,7 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
                     models.dense().config(), models.attention().id(), models.attention().config(), mode.cliName());
             try (SeqembedApp app = SeqembedApp.start(config, models)) {
                 if (!app.awaitRunning(Duration.ofSeconds(60))) {
-                    throw new IllegalStateException("the processor did not reach RUNNING: " + app.streams().state());
+                    throw new IllegalStateException("the processor did not reach RUNNING: " + app.state());
                 }
                 out.printf("processor running (%.1f s); producing ...%n", since(t0));
                 return runWorkload(config, models, mode, target, out);

@@ -29,6 +29,7 @@ final class HttpEndpoints implements AutoCloseable {
 
     private final HttpServer server;
     private final KafkaStreams streams;
+    private final KafkaStreams attention;
     private final SeqembedConfig config;
     private final String self;
 
@@ -36,8 +37,9 @@ final class HttpEndpoints implements AutoCloseable {
      * @param self this instance's {@code application.server} (host:port), to tell its keys from others'
      */
     HttpEndpoints(final int port, final PrometheusMeterRegistry registry, final KafkaStreams streams,
-                  final SeqembedConfig config, final String self) throws IOException {
+                  final KafkaStreams attention, final SeqembedConfig config, final String self) throws IOException {
         this.streams = streams;
+        this.attention = attention;
         this.config = config;
         this.self = self;
         try {
@@ -52,22 +54,28 @@ final class HttpEndpoints implements AutoCloseable {
         }));
         server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4", registry.scrape()));
         server.createContext("/health/live", ex -> {
-            final boolean alive = streams.state() != KafkaStreams.State.ERROR;
-            send(ex, alive ? 200 : 503, "text/plain", streams.state().name());
+            final boolean alive = streams.state() != KafkaStreams.State.ERROR
+                    && attention.state() != KafkaStreams.State.ERROR;
+            send(ex, alive ? 200 : 503, "text/plain", states());
         });
         server.createContext("/health/ready", ex -> {
-            final boolean ready = streams.state() == KafkaStreams.State.RUNNING;
-            send(ex, ready ? 200 : 503, "text/plain", streams.state().name());
+            final boolean ready = streams.state() == KafkaStreams.State.RUNNING
+                    && attention.state() == KafkaStreams.State.RUNNING;
+            send(ex, ready ? 200 : 503, "text/plain", states());
         });
         server.createContext("/sequences/", this::sequence);
         server.start();
     }
 
+    private String states() {
+        return "ingest " + streams.state() + ", attention " + attention.state();
+    }
+
     private void sequence(final HttpExchange ex) throws IOException {
         final String id = java.net.URLDecoder.decode(ex.getRequestURI().getPath().substring("/sequences/".length()),
                 StandardCharsets.UTF_8);
-        if (streams.state() != KafkaStreams.State.RUNNING) {
-            send(ex, 503, "text/plain", "not ready: " + streams.state());
+        if (streams.state() != KafkaStreams.State.RUNNING || attention.state() != KafkaStreams.State.RUNNING) {
+            send(ex, 503, "text/plain", "not ready: " + states());
             return;
         }
         final KeyQueryMetadata meta = streams.queryMetadataForKey(ChunkValidator.STORE, id, Serdes.String().serializer());
@@ -92,19 +100,29 @@ final class HttpEndpoints implements AutoCloseable {
                 + quote(config.attentionMode().cliName()) + "}");
     }
 
-    /** Bytes the attention path holds for the sequence: its token buffer (encoder) or KV cache (causal). */
-    private long attentionStateBytes(final String id) {
+    /**
+     * Bytes the attention path holds for the sequence: its token buffer (encoder) or KV cache (causal); null when
+     * the attention client of another instance holds it.
+     */
+    private Long attentionStateBytes(final String id) {
+        final String store = config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL
+                ? dev.seqembed.processor.AttentionCausal.STORE : dev.seqembed.processor.AttentionEncoder.STORE;
+        final KeyQueryMetadata meta = attention.queryMetadataForKey(store, id, Serdes.String().serializer());
+        if (meta != null && meta.activeHost() != null && meta.activeHost().port() > 0
+                && !(meta.activeHost().host() + ":" + meta.activeHost().port()).equals(self)) {
+            return null;
+        }
         if (config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL) {
-            final ReadOnlyKeyValueStore<String, byte[]> kv = streams.store(
+            final ReadOnlyKeyValueStore<String, byte[]> kv = attention.store(
                     StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionCausal.STORE,
                             QueryableStoreTypes.keyValueStore()));
             return dev.seqembed.processor.AttentionCausal.storedBytes(kv, id);
         }
-        final ReadOnlyKeyValueStore<String, dev.seqembed.state.TokenBuffer> buffers = streams.store(
+        final ReadOnlyKeyValueStore<String, dev.seqembed.state.TokenBuffer> buffers = attention.store(
                 StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionEncoder.STORE,
                         QueryableStoreTypes.keyValueStore()));
         final dev.seqembed.state.TokenBuffer b = buffers.get(id);
-        return b == null ? 0 : dev.seqembed.state.TokenBuffer.sizeBytes(b.tokens().length);
+        return b == null ? 0L : dev.seqembed.state.TokenBuffer.sizeBytes(b.tokens().length);
     }
 
     private static String quote(final String s) {

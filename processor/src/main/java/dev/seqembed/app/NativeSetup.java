@@ -26,8 +26,9 @@ public final class NativeSetup {
 
     /**
      * Sizes native threads next to the stream threads so they do not oversubscribe the cores: each stream thread
-     * runs its own model calls, so {@code native.threads} defaults to cores / {@code num.stream.threads}
-     * (at least 1). An {@code OMP_NUM_THREADS} in the environment always wins.
+     * of the two Kafka Streams clients (ingest with dense, attention) runs its own model calls, so
+     * {@code native.threads} defaults to cores / (2 × {@code num.stream.threads}), at least 1. An
+     * {@code OMP_NUM_THREADS} in the environment always wins.
      */
     public static synchronized void forProcessor(final SeqembedConfig config) {
         cacheDir();
@@ -36,7 +37,7 @@ public final class NativeSetup {
             final int streams = Math.max(1, parse(config.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG), 1));
             final int cores = Runtime.getRuntime().availableProcessors();
             System.setProperty(BlasKernel.THREADS_PROPERTY,
-                    configured != null ? configured : String.valueOf(Math.max(1, cores / streams)));
+                    configured != null ? configured : String.valueOf(Math.max(1, cores / (2 * streams))));
         }
         BlasKernel.ensureConfigured();
     }

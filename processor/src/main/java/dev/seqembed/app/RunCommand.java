@@ -60,7 +60,7 @@ public final class RunCommand implements Callable<Integer> {
             closed.countDown();
         }, "seqembed-shutdown"));
         app.awaitStop();
-        if (app.streams().state() == org.apache.kafka.streams.KafkaStreams.State.ERROR) {
+        if (app.failed()) {
             System.err.println("seqembed run: the stream processor failed; see the log above");
             app.close();
             return 1;

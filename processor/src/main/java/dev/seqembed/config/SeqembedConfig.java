@@ -83,8 +83,8 @@ public final class SeqembedConfig {
         d.put(HTTP_PORT, "8080");
         d.put(StreamsConfig.APPLICATION_ID_CONFIG, "seqembed");
         d.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-        // Two stream threads let the dense and attention tasks compute side by side on two cores.
-        d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
+        // Per client: the ingest/dense client and the attention client each get one, two threads in all.
+        d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1");
         d.put("processing.exception.handler.global.enabled", "true");
         // Replication of changelogs and repartition topics: -1 = broker default.
         d.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");

@@ -25,26 +25,27 @@ import dev.seqembed.serde.Serdes;
 import dev.seqembed.state.TokenBuffer;
 
 /**
- * The processor's topology (SPEC §1), shared by the application and its tests:
+ * The processor's two topologies (SPEC §1), shared by the application and its tests. They run as two Kafka
+ * Streams clients in one process, so that a long attention forward pass never occupies a stream thread the
+ * dense path needs; the internal chunks topic between them is written and read with exactly-once.
  * <pre>
- *   tokens ─► validate ─┬─► dead-letters ─► tokens.dlq
- *                       ├─► windower ─► windows ─► dense (micro-batched) ─► embeddings.dense
- *                       └─► attention feed ─► attention chunks ─► attention (encoder | causal) ─► embeddings.attention
+ *   ingest:    tokens ─► validate ─┬─► dead-letters ─► tokens.dlq
+ *                                  ├─► windower ─► windows ─► dense (micro-batched) ─► embeddings.dense
+ *                                  └─► attention feed ─► &lt;app-id&gt;-attention-chunks
+ *   attention: &lt;app-id&gt;-attention-chunks ─► attention (encoder | causal) ─► embeddings.attention
  * </pre>
  */
 public final class SeqembedTopology {
 
+    /** Suffix of the attention client's application.id (and so of its consumer group and state). */
+    public static final String ATTENTION_APP_SUFFIX = "-attention";
+
     private SeqembedTopology() {
     }
 
-    /** Builds the topology for the given settings and models. */
-    public static Topology build(final SeqembedConfig config, final Models models, final Telemetry telemetry) {
+    /** Validation, dead letters, windows and the dense path; hands valid chunks to the attention topology. */
+    public static Topology ingest(final SeqembedConfig config, final Models models, final Telemetry telemetry) {
         final BertConfig bert = models.attention().config();
-        final AttentionMode mode = config.attentionMode();
-        final Pooling pooling = config.attentionPoolingCls() ? Pooling.CLS : Pooling.MEAN;
-        final boolean normalize = config.attentionNormalize();
-        final AttentionEngine.Factory engines = clock -> new AttentionEngine(models.attention(), pooling, normalize,
-                clock);
         final ValidationRules rules = attentionRules(config, bert,
                 Math.min(models.dense().config().vocabSize(), bert.vocabSize()));
 
@@ -55,8 +56,7 @@ public final class SeqembedTopology {
         t.addProcessor("dead-letters", () -> new DeadLetterWriter(telemetry), "validate");
         t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(), "dead-letters");
 
-        t.addProcessor("windower", WindowAssembler.supplier(
-                new WindowSlicer(models.dense().config())), "validate");
+        t.addProcessor("windower", WindowAssembler.supplier(new WindowSlicer(models.dense().config())), "validate");
         t.addSink("windows-out", config.topicWindows(), new StringSerializer(), Serdes.windowRecord().serializer(),
                 "windower");
         t.addSource("windows-in", new StringDeserializer(), Serdes.windowRecord().deserializer(),
@@ -66,14 +66,24 @@ public final class SeqembedTopology {
         t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
                 Serdes.embedding().serializer(), "dense");
 
-        // Attention reads validated chunks from a topic of its own: its own sub-topology and tasks.
         t.addProcessor("attention-feed", AttentionFeed::new, "validate");
         t.addSink("attention-chunks-out", config.topicAttentionChunks(), new StringSerializer(),
                 Serdes.tokenChunk().serializer(), "attention-feed");
+        return t;
+    }
+
+    /** The attention path: validated chunks in, one Embedding per sequence (encoder) or per chunk (causal). */
+    public static Topology attention(final SeqembedConfig config, final Models models, final Telemetry telemetry) {
+        final BertConfig bert = models.attention().config();
+        final Pooling pooling = config.attentionPoolingCls() ? Pooling.CLS : Pooling.MEAN;
+        final boolean normalize = config.attentionNormalize();
+        final AttentionEngine.Factory engines = clock -> new AttentionEngine(models.attention(), pooling, normalize,
+                clock);
+        final int positions = bert.maxPositionEmbeddings();
+        final Topology t = new Topology();
         t.addSource("attention-chunks-in", new StringDeserializer(), Serdes.tokenChunk().deserializer(),
                 config.topicAttentionChunks());
-        final int positions = bert.maxPositionEmbeddings();
-        t.addProcessor("attention", mode == AttentionMode.CAUSAL
+        t.addProcessor("attention", config.attentionMode() == AttentionMode.CAUSAL
                 ? AttentionCausal.supplier(engines, positions, AttentionCausal.blockTokens(bert.numHiddenLayers(),
                         bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
                 : AttentionEncoder.supplier(engines, positions, telemetry), "attention-chunks-in");

@@ -123,7 +123,7 @@ class SeqembedTopologyTest {
         fx.send(chunk("e", 0, Arrays.copyOfRange(seq, 0, 10), false));
         fx.send(chunk("e", 1, Arrays.copyOfRange(seq, 10, 20), false));
         assertThat(fx.attention.isEmpty()).isTrue();
-        assertThat(fx.driver.getKeyValueStore(AttentionEncoder.STORE).get("e")).isNotNull();
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("e")).isNotNull();
         fx.send(chunk("e", 2, Arrays.copyOfRange(seq, 20, 23), true));
         final List<Embedding> out = fx.attention.readValuesToList();
         assertThat(out).hasSize(1);
@@ -135,7 +135,7 @@ class SeqembedTopologyTest {
         assertClose(Vectors.toArray(e.getVector()), models.attention().encode(seq, Pooling.MEAN, true), 1e-6f);
         assertThat(e.getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(23, 23));
         assertThat(e.getMetrics().getCacheHitTokens()).isZero();
-        assertThat(fx.driver.getKeyValueStore(AttentionEncoder.STORE).get("e")).isNull();
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("e")).isNull();
     }
 
     @Test
@@ -148,7 +148,8 @@ class SeqembedTopologyTest {
             fx.send(chunk("c", i, Arrays.copyOfRange(seq, cuts[i], cuts[i + 1]), i + 2 == cuts.length));
             if (i == 2) {
                 // 12 tokens in blocks of 3: a header and 4 blocks, which rebuild the same cache.
-                final var store = fx.driver.<String, byte[]>getKeyValueStore(dev.seqembed.processor.AttentionCausal.STORE);
+                final var store = fx.attentionDriver.<String, byte[]>getKeyValueStore(
+                        dev.seqembed.processor.AttentionCausal.STORE);
                 final dev.seqembed.model.KvCache held = dev.seqembed.processor.AttentionCausal.load(store, "c");
                 assertThat(held.length()).isEqualTo(12);
                 final dev.seqembed.model.KvCache direct = models.attention().newCache();
@@ -175,7 +176,8 @@ class SeqembedTopologyTest {
             assertThat(e.getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(cuts[i + 1] - cuts[i], prefix));
             assertThat(e.getMetrics().getStateBytes()).isPositive();
         }
-        try (var all = fx.driver.<String, byte[]>getKeyValueStore(dev.seqembed.processor.AttentionCausal.STORE).all()) {
+        try (var all = fx.attentionDriver.<String, byte[]>getKeyValueStore(
+                dev.seqembed.processor.AttentionCausal.STORE).all()) {
             assertThat(all.hasNext()).as("KV cache freed after the last chunk").isFalse();
         }
     }
@@ -238,10 +240,10 @@ class SeqembedTopologyTest {
     void aSequenceRejectedPartWayFreesItsStateDownstream() {
         fixture(Map.of());
         fx.send(chunk("x", 0, tokens(40, 0), false));
-        assertThat(fx.driver.getKeyValueStore(AttentionEncoder.STORE).get("x")).isNotNull();
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("x")).isNotNull();
         fx.send(chunk("x", 1, tokens(40, 0), true)); // 80 > 64 positions
         expectDlq("SEQUENCE_TOO_LONG", "x", null);
-        assertThat(fx.driver.getKeyValueStore(AttentionEncoder.STORE).get("x")).isNull();
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("x")).isNull();
         assertThat(fx.driver.getKeyValueStore(WindowAssembler.STORE).get("x")).isNull();
         assertThat(fx.attention.isEmpty()).isTrue();
     }
@@ -268,7 +270,7 @@ class SeqembedTopologyTest {
         assertThat(fx.driver.getKeyValueStore(ChunkValidator.STORE).get("idle")).isNotNull();
         fx.advance(Duration.ofSeconds(8));
         assertThat(fx.driver.getKeyValueStore(ChunkValidator.STORE).get("idle")).isNull();
-        assertThat(fx.driver.getKeyValueStore(AttentionEncoder.STORE).get("idle")).isNull();
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("idle")).isNull();
         assertThat(fx.driver.getKeyValueStore(WindowAssembler.STORE).get("idle")).isNull();
         assertThat(fx.telemetry.registry().find("seqembed.sequences.evicted").counter().count()).isEqualTo(1.0);
         // The rest of an evicted sequence is out of order: its beginning is gone.

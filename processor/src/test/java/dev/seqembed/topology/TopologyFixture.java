@@ -11,6 +11,8 @@ import java.util.Properties;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
@@ -23,17 +25,23 @@ import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.serde.Serdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
-/** A TopologyTestDriver around the real topology with small real models. */
+/**
+ * TopologyTestDrivers around the real ingest and attention topologies with small real models, the internal
+ * chunks topic between them pumped by hand after every step, as Kafka would carry it.
+ */
 final class TopologyFixture implements AutoCloseable {
 
     final SeqembedConfig config;
     final Models models;
     final Telemetry telemetry = new Telemetry(new SimpleMeterRegistry());
     final TopologyTestDriver driver;
+    final TopologyTestDriver attentionDriver;
     final TestInputTopic<byte[], byte[]> tokens;
     final TestOutputTopic<String, Embedding> dense;
     final TestOutputTopic<String, Embedding> attention;
     final TestOutputTopic<byte[], byte[]> dlq;
+    private final TestOutputTopic<String, TokenChunk> chunksOut;
+    private final TestInputTopic<String, TokenChunk> chunksIn;
     private Instant time = Instant.parse("2026-01-01T00:00:00Z");
 
     TopologyFixture(final Models models, final Path stateDir, final Map<String, String> settings) {
@@ -41,13 +49,23 @@ final class TopologyFixture implements AutoCloseable {
         this.config = SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092",
                 "state.dir", stateDir.toString()), settings);
         final Properties props = config.streamsProperties();
-        driver = new TopologyTestDriver(SeqembedTopology.build(config, models, telemetry), props, time);
+        driver = new TopologyTestDriver(SeqembedTopology.ingest(config, models, telemetry), props, time);
+        final Properties attentionProps = new Properties();
+        attentionProps.putAll(props);
+        attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG,
+                config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX);
+        attentionDriver = new TopologyTestDriver(SeqembedTopology.attention(config, models, telemetry),
+                attentionProps, time);
         tokens = driver.createInputTopic(config.topicTokens(), new ByteArraySerializer(), new ByteArraySerializer());
         dense = driver.createOutputTopic(config.topicEmbeddingsDense(), new StringDeserializer(),
                 Serdes.embedding().deserializer());
-        attention = driver.createOutputTopic(config.topicEmbeddingsAttention(), new StringDeserializer(),
-                Serdes.embedding().deserializer());
         dlq = driver.createOutputTopic(config.topicDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        chunksOut = driver.createOutputTopic(config.topicAttentionChunks(), new StringDeserializer(),
+                Serdes.tokenChunk().deserializer());
+        chunksIn = attentionDriver.createInputTopic(config.topicAttentionChunks(), new StringSerializer(),
+                Serdes.tokenChunk().serializer());
+        attention = attentionDriver.createOutputTopic(config.topicEmbeddingsAttention(), new StringDeserializer(),
+                Serdes.embedding().deserializer());
     }
 
     void send(final TokenChunk chunk) {
@@ -57,11 +75,14 @@ final class TopologyFixture implements AutoCloseable {
     void send(final String key, final byte[] value) {
         time = time.plusMillis(1);
         tokens.pipeInput(new TestRecord<>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, time));
+        pumpChunks();
     }
 
     /** Lets the wall-clock punctuators run (dense batch flush, idle eviction). */
     void advance(final Duration d) {
         driver.advanceWallClockTime(d);
+        attentionDriver.advanceWallClockTime(d);
+        pumpChunks();
     }
 
     List<Embedding> denseOut() {
@@ -69,8 +90,16 @@ final class TopologyFixture implements AutoCloseable {
         return dense.readValuesToList();
     }
 
+    /** Carries what the ingest topology wrote to the chunks topic over to the attention topology. */
+    private void pumpChunks() {
+        for (final TestRecord<String, TokenChunk> r : chunksOut.readRecordsToList()) {
+            chunksIn.pipeInput(r);
+        }
+    }
+
     @Override
     public void close() {
         driver.close();
+        attentionDriver.close();
     }
 }
