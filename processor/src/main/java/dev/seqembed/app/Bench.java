@@ -382,10 +382,7 @@ public final class Bench {
                     StreamsConfig.STATE_DIR_CONFIG, stateDir.path().toString(),
                     SeqembedConfig.ATTENTION_MODE, AttentionMode.ENCODER.cliName(),
                     SeqembedConfig.TOPIC_PARTITIONS, "2",
-                    SeqembedConfig.HTTP_PORT, "0",
-                    // Native threads were sized for the micro-benchmarks (all cores): one stream thread keeps
-                    // two threaded BLAS calls from contending, as `run` does by sizing native threads instead.
-                    StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1"));
+                    SeqembedConfig.HTTP_PORT, "0"));
             final String passthrough = "bench.passthrough";
             broker.createTopics(List.of(new NewTopic(passthrough, 2, (short) 1)));
 
