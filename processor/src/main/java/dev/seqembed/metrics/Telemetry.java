@@ -58,10 +58,13 @@ public final class Telemetry {
         final String path = e.getPath().name().toLowerCase(java.util.Locale.ROOT);
         final ComputeMetrics m = e.getMetrics();
         registry.counter("seqembed.embeddings", "path", path).increment();
-        registry.counter("seqembed.flops", "path", path, "length_bucket", lengthBucket(m.getSequenceLength()))
-                .increment(m.getFlops());
+        final String bucket = lengthBucket(m.getSequenceLength());
+        registry.counter("seqembed.flops", "path", path, "length_bucket", bucket).increment(m.getFlops());
+        // Per-record cost as a histogram too: the spread by path and length, not only the total.
+        DistributionSummary.builder("seqembed.record.flops").tags("path", path, "length_bucket", bucket)
+                .publishPercentileHistogram().register(registry).record(m.getFlops());
         registry.counter("seqembed.compute.seconds", "path", path).increment(m.getComputeNanos() / 1e9);
-        Timer.builder("seqembed.end.to.end").tag("path", path).publishPercentileHistogram()
+        Timer.builder("seqembed.end.to.end").tags("path", path, "length_bucket", bucket).publishPercentileHistogram()
                 .register(registry).record(Duration.ofMillis(Math.max(0, m.getEndToEndMillis())));
         DistributionSummary.builder("seqembed.batch.size").tag("path", path).register(registry)
                 .record(m.getBatchSize());
