@@ -51,11 +51,7 @@ public final class BrokerCommand implements Callable<Integer> {
      * variable is set, else {@code ~/.local/share/seqembed/broker}}
      */
     public static Path defaultDataDir() {
-        final String xdg = System.getenv("XDG_DATA_HOME");
-        final Path base = xdg != null && !xdg.isBlank()
-            ? Path.of(xdg)
-            : Path.of(System.getProperty("user.home"), ".local", "share");
-        return base.resolve("seqembed").resolve("broker");
+        return ModelDirs.dataRoot().resolve("broker");
     }
 
     @Override

@@ -7,10 +7,18 @@ import java.nio.file.StandardCopyOption;
 
 import dev.seqembed.model.DefaultModels;
 
-/** Where models and native libraries live when the user names none. */
+/** Where models, native libraries and local state live when the user names none. */
 public final class ModelDirs {
 
     private ModelDirs() {
+    }
+
+    /** {@code $XDG_DATA_HOME/seqembed} or {@code ~/.local/share/seqembed}: data that must survive restarts. */
+    public static Path dataRoot() {
+        final String xdg = System.getenv("XDG_DATA_HOME");
+        final Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg)
+                : Path.of(System.getProperty("user.home"), ".local", "share");
+        return base.resolve("seqembed");
     }
 
     /** {@code $XDG_CACHE_HOME/seqembed} or {@code ~/.cache/seqembed}. */

@@ -25,7 +25,8 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--application-id", paramLabel = "ID", description = "Kafka Streams application.id (default seqembed).")
     String applicationId;
 
-    @Option(names = "--state-dir", paramLabel = "DIR", description = "Kafka Streams state directory.")
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Kafka Streams state directory (default ~/.local/share/seqembed/state).")
     Path stateDir;
 
     @Option(names = "--dense-model", paramLabel = "DIR", description = "window-mlp model directory (default: built-in).")
@@ -49,7 +50,10 @@ public final class RunCommand implements Callable<Integer> {
         putIf(cli, SeqembedConfig.ATTENTION_MODEL, attentionModel);
         putIf(cli, SeqembedConfig.ATTENTION_MODE, attentionMode);
         putIf(cli, SeqembedConfig.HTTP_PORT, httpPort);
-        final SeqembedConfig config = options.resolve(cli);
+        // Not Kafka Streams' /tmp/kafka-streams, which the OS may clear under a running processor.
+        final SeqembedConfig resolved = options.resolve(cli);
+        final SeqembedConfig config = resolved.get(StreamsConfig.STATE_DIR_CONFIG) != null ? resolved
+                : resolved.with(StreamsConfig.STATE_DIR_CONFIG, ModelDirs.dataRoot().resolve("state").toString());
         config.attentionMode();
         NativeSetup.forProcessor(config);
         final Models models = loadModels(config);
