@@ -447,9 +447,7 @@ public final class Bench {
                                      final int vocab, final String prefix, final long seed) {
         final List<Rec> out = new ArrayList<>(count);
         for (final SequenceInput s : SyntheticWorkload.generate(count, length, length, vocab, seed, prefix)) {
-            out.add(new Rec(s.sequenceId(), serde.encode(TokenChunk.newBuilder().setSequenceId(s.sequenceId()).setChunkIndex(0)
-                    .setTokens(Arrays.stream(s.tokens()).boxed().toList()).setLast(true).setAttributes(Map.of())
-                    .build())));
+            out.add(new Rec(s.sequenceId(), serde.encode(s.toChunks(0).get(0))));
         }
         return out;
     }

@@ -6,7 +6,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -176,33 +175,28 @@ public final class DemoCommand implements Callable<Integer> {
         keys.add("bad-bytes");
         values.add("{\"not\": \"avro\"}".getBytes(StandardCharsets.UTF_8));
         keys.add("bad-empty");
-        values.add(serde.encode(chunk("bad-empty", 0, new int[0], true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-empty", 0, new int[0], true)));
         keys.add("bad-token");
-        values.add(serde.encode(chunk("bad-token", 0, new int[] {101, vocab + 5, 102}, true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-token", 0, new int[] {101, vocab + 5, 102}, true)));
         keys.add("some-other-key");
-        values.add(serde.encode(chunk("bad-key", 0, new int[] {101, 102}, true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-key", 0, new int[] {101, 102}, true)));
         keys.add("bad-long");
-        values.add(serde.encode(chunk("bad-long", 0, new int[600], true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-long", 0, new int[600], true)));
         keys.add("bad-order");
-        values.add(serde.encode(chunk("bad-order", 1, new int[] {101}, true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-order", 1, new int[] {101}, true)));
         keys.add("bad-after");
-        values.add(serde.encode(chunk("bad-after", 0, new int[] {101, 102}, true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-after", 0, new int[] {101, 102}, true)));
         keys.add("bad-after");
-        values.add(serde.encode(chunk("bad-after", 1, new int[] {103}, true)));
+        values.add(serde.encode(SequenceInput.chunk("bad-after", 1, new int[] {103}, true)));
         keys.add("bad-dup");
-        values.add(serde.encode(chunk("bad-dup", 0, new int[] {101, 102}, false)));
+        values.add(serde.encode(SequenceInput.chunk("bad-dup", 0, new int[] {101, 102}, false)));
         keys.add("bad-dup");
-        values.add(serde.encode(chunk("bad-dup", 0, new int[] {101, 102}, false)));
+        values.add(serde.encode(SequenceInput.chunk("bad-dup", 0, new int[] {101, 102}, false)));
         for (int i = 0; i < keys.size(); i++) {
             producer.sendRaw(keys.get(i), values.get(i));
         }
         // bad-after's first chunk and bad-dup's first chunk are valid: 8 of the 10 are dead letters.
         return keys.size() - 2;
-    }
-
-    private static TokenChunk chunk(final String id, final int index, final int[] tokens, final boolean last) {
-        return TokenChunk.newBuilder().setSequenceId(id).setChunkIndex(index)
-                .setTokens(Arrays.stream(tokens).boxed().toList()).setLast(last).setAttributes(Map.of()).build();
     }
 
     private static long progress(final PrintStream out, final long start, final long last, final long chunksIn,

@@ -11,6 +11,8 @@ import java.util.List;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import dev.seqembed.avro.TokenChunk;
+
 import picocli.CommandLine.ParameterException;
 
 /**
@@ -66,6 +68,23 @@ public record SequenceInput(String sequenceId, int[] tokens) {
         } catch (final com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new ParameterException(spec, where + ": not valid JSON (" + e.getOriginalMessage() + ")");
         }
+    }
+
+    /** The TokenChunks of this sequence, of at most {@code chunk} tokens each (chunk &lt;= 0: one chunk). */
+    public List<TokenChunk> toChunks(final int chunk) {
+        final List<int[]> parts = chunks(chunk);
+        final List<TokenChunk> out = new ArrayList<>(parts.size());
+        for (int i = 0; i < parts.size(); i++) {
+            out.add(chunk(sequenceId, i, parts.get(i), i == parts.size() - 1));
+        }
+        return out;
+    }
+
+    /** One TokenChunk as producers send it (no attributes). */
+    public static TokenChunk chunk(final String sequenceId, final int index, final int[] tokens, final boolean last) {
+        return TokenChunk.newBuilder().setSequenceId(sequenceId).setChunkIndex(index)
+                .setTokens(java.util.Arrays.stream(tokens).boxed().toList()).setLast(last)
+                .setAttributes(java.util.Map.of()).build();
     }
 
     /** Splits into chunks of at most {@code chunk} tokens (chunk &lt;= 0: one chunk). */

@@ -1,8 +1,5 @@
 package dev.seqembed.app;
 
-import java.util.Arrays;
-import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -35,15 +32,7 @@ public final class TokenProducer implements AutoCloseable {
 
     /** Sends one sequence split into chunks of at most {@code chunk} tokens (&lt;= 0: one chunk). */
     public void send(final SequenceInput sequence, final int chunk) {
-        final List<int[]> chunks = sequence.chunks(chunk);
-        for (int i = 0; i < chunks.size(); i++) {
-            final TokenChunk c = TokenChunk.newBuilder()
-                    .setSequenceId(sequence.sequenceId())
-                    .setChunkIndex(i)
-                    .setTokens(Arrays.stream(chunks.get(i)).boxed().toList())
-                    .setLast(i == chunks.size() - 1)
-                    .setAttributes(Map.of())
-                    .build();
+        for (final TokenChunk c : sequence.toChunks(chunk)) {
             sendRaw(sequence.sequenceId(), serde.encode(c));
         }
     }

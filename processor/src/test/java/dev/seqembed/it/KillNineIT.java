@@ -19,7 +19,6 @@ import dev.seqembed.app.TokenProducer;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.serde.Serdes;
-import dev.seqembed.testing.Chunks;
 import dev.seqembed.testing.TestModels;
 
 /**
@@ -47,12 +46,7 @@ class KillNineIT {
                 "k-");
         final List<List<TokenChunk>> chunks = new ArrayList<>();
         for (final SequenceInput s : sequences) {
-            final List<int[]> parts = s.chunks(CHUNK);
-            final List<TokenChunk> cs = new ArrayList<>();
-            for (int i = 0; i < parts.size(); i++) {
-                cs.add(Chunks.chunk(s.sequenceId(), i, parts.get(i), i == parts.size() - 1));
-            }
-            chunks.add(cs);
+            chunks.add(s.toChunks(CHUNK));
         }
         final Path input = OfflineEmbed.writeJsonl(dir.resolve("in.jsonl"), sequences);
         final List<Embedding> want = offline(input, "--path", "attention", "--model",

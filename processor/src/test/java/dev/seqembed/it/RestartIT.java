@@ -32,7 +32,6 @@ import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.serde.Serdes;
-import dev.seqembed.testing.Chunks;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -69,12 +68,7 @@ class RestartIT {
         final SeqembedConfig config = config(id, mode, stateDir);
         final List<List<TokenChunk>> chunks = new ArrayList<>();
         for (final SequenceInput s : sequences) {
-            final List<int[]> parts = s.chunks(CHUNK);
-            final List<TokenChunk> cs = new ArrayList<>();
-            for (int i = 0; i < parts.size(); i++) {
-                cs.add(Chunks.chunk(s.sequenceId(), i, parts.get(i), i == parts.size() - 1));
-            }
-            chunks.add(cs);
+            chunks.add(s.toChunks(CHUNK));
         }
         // First run: the first two chunks of every sequence (none is complete: all have >= 3 chunks).
         try (SeqembedApp app = SeqembedApp.start(config, models)) {

@@ -1,8 +1,6 @@
 package dev.seqembed.testing;
 
-import java.util.Arrays;
-import java.util.Map;
-
+import dev.seqembed.app.SequenceInput;
 import dev.seqembed.avro.TokenChunk;
 
 /** Builds TokenChunks for tests. */
@@ -12,8 +10,7 @@ public final class Chunks {
     }
 
     public static TokenChunk chunk(final String id, final int index, final int[] tokens, final boolean last) {
-        return TokenChunk.newBuilder().setSequenceId(id).setChunkIndex(index)
-                .setTokens(Arrays.stream(tokens).boxed().toList()).setLast(last).setAttributes(Map.of()).build();
+        return SequenceInput.chunk(id, index, tokens, last);
     }
 
     /** Tokens 1..n shifted by {@code offset} (all inside the test vocabulary). */
