@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 import dev.seqembed.avro.Embedding;
-import dev.seqembed.avro.WindowRecord;
 import dev.seqembed.config.AttentionMode;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.engine.AttentionEngine;
@@ -112,10 +111,7 @@ public final class EmbedCommand implements Callable<Integer> {
                 continue;
             }
             for (final WindowSlicer.Slice w : slicer.slice(s.tokens())) {
-                windows.add(new DenseEngine.Pending(WindowRecord.newBuilder()
-                        .setSequenceId(s.sequenceId()).setWindowIndex(w.index()).setStart(w.start())
-                        .setTokens(java.util.Arrays.stream(w.tokens()).boxed().toList()).setValid(w.valid())
-                        .setFinal$(w.fin()).setIngestTimeMs(now).build(), now));
+                windows.add(new DenseEngine.Pending(w.toRecord(s.sequenceId(), now), now));
             }
         }
         final DenseEngine engine = new DenseEngine(model, Clock.SYSTEM);

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import dev.seqembed.avro.WindowRecord;
 import dev.seqembed.model.WindowMlpConfig;
 import dev.seqembed.state.WindowBuffer;
 
@@ -19,6 +20,19 @@ public final class WindowSlicer {
 
     /** One window ready for the dense model. */
     public record Slice(int index, int start, int[] tokens, int valid, boolean fin) {
+
+        /** The window as the record of the {@code windows} topic. */
+        public WindowRecord toRecord(final String sequenceId, final long ingestTimeMs) {
+            return WindowRecord.newBuilder()
+                    .setSequenceId(sequenceId)
+                    .setWindowIndex(index)
+                    .setStart(start)
+                    .setTokens(Arrays.stream(tokens).boxed().toList())
+                    .setValid(valid)
+                    .setFinal$(fin)
+                    .setIngestTimeMs(ingestTimeMs)
+                    .build();
+        }
     }
 
     /** The windows an append completed and the state to keep (null once the sequence ended). */

@@ -81,16 +81,7 @@ public final class WindowAssembler extends ContextualProcessor<String, SequenceE
             store.put(id, result.state());
         }
         for (final WindowSlicer.Slice s : result.windows()) {
-            final WindowRecord w = WindowRecord.newBuilder()
-                    .setSequenceId(id)
-                    .setWindowIndex(s.index())
-                    .setStart(s.start())
-                    .setTokens(java.util.Arrays.stream(s.tokens()).boxed().toList())
-                    .setValid(s.valid())
-                    .setFinal$(s.fin())
-                    .setIngestTimeMs(record.timestamp())
-                    .build();
-            context().forward(new Record<>(id, w, record.timestamp()));
+            context().forward(new Record<>(id, s.toRecord(id, record.timestamp()), record.timestamp()));
         }
     }
 }
