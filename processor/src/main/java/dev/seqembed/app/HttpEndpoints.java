@@ -67,6 +67,12 @@ final class HttpEndpoints implements AutoCloseable {
         server.start();
     }
 
+    /** Whether another instance (by its application.server) is active for the key. */
+    private boolean heldElsewhere(final KeyQueryMetadata meta) {
+        return meta != null && meta.activeHost() != null && meta.activeHost().port() > 0
+                && !(meta.activeHost().host() + ":" + meta.activeHost().port()).equals(self);
+    }
+
     private String states() {
         return "ingest " + streams.state() + ", attention " + attention.state();
     }
@@ -79,8 +85,7 @@ final class HttpEndpoints implements AutoCloseable {
             return;
         }
         final KeyQueryMetadata meta = streams.queryMetadataForKey(ChunkValidator.STORE, id, Serdes.String().serializer());
-        if (meta != null && meta.activeHost() != null && meta.activeHost().port() > 0
-                && !(meta.activeHost().host() + ":" + meta.activeHost().port()).equals(self)) {
+        if (heldElsewhere(meta)) {
             ex.getResponseHeaders().add("Location", "http://" + meta.activeHost().host() + ":"
                     + meta.activeHost().port() + "/sequences/" + id);
             send(ex, 307, "text/plain", "held by " + meta.activeHost());
@@ -108,8 +113,7 @@ final class HttpEndpoints implements AutoCloseable {
         final String store = config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL
                 ? dev.seqembed.processor.AttentionCausal.STORE : dev.seqembed.processor.AttentionEncoder.STORE;
         final KeyQueryMetadata meta = attention.queryMetadataForKey(store, id, Serdes.String().serializer());
-        if (meta != null && meta.activeHost() != null && meta.activeHost().port() > 0
-                && !(meta.activeHost().host() + ":" + meta.activeHost().port()).equals(self)) {
+        if (heldElsewhere(meta)) {
             return null;
         }
         if (config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL) {
