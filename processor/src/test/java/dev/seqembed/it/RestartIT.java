@@ -2,11 +2,9 @@ package dev.seqembed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -77,7 +75,7 @@ class RestartIT {
             awaitConsumed(config);
         }
         if (wipeState) {
-            deleteRecursively(stateDir);
+            org.apache.kafka.common.utils.Utils.delete(stateDir.toFile());
         }
         // Second run on the same application id and state: the rest; now batches flush quickly.
         final SeqembedConfig second = config.with(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "100");
@@ -162,13 +160,5 @@ class RestartIT {
         final List<String> all = new ArrayList<>(List.of(args));
         all.addAll(List.of("--model", dir.resolve("models").resolve(args[1]).toString()));
         return OfflineEmbed.run(dir.resolve("in.jsonl"), dir, all.toArray(String[]::new));
-    }
-
-    private static void deleteRecursively(final Path p) throws Exception {
-        if (Files.exists(p)) {
-            try (var walk = Files.walk(p)) {
-                walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
-        }
     }
 }
