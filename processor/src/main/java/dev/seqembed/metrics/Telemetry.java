@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import dev.seqembed.avro.ComputeMetrics;
 import dev.seqembed.avro.Embedding;
-import dev.seqembed.processor.ErrorCode;
+import dev.seqembed.engine.ErrorCode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

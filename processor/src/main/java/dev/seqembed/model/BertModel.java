@@ -16,6 +16,8 @@ import static dev.seqembed.model.BertTensors.OUTPUT_LN;
 import static dev.seqembed.model.BertTensors.QUERY;
 import static dev.seqembed.model.BertTensors.VALUE;
 
+import dev.seqembed.platform.BlasKernel;
+
 /**
  * A Hugging Face BERT encoder (SPEC §4.2): post-LN, token type 0, absolute positions, exact erf GELU,
  * float32 throughout. Two uses: {@link #encode} (one bidirectional forward, pooled) and

@@ -6,6 +6,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
 
+import dev.seqembed.platform.BlasKernel;
+
 /**
  * The dense window model (SPEC §4.1): each window of W tokens becomes
  * {@code y = fc2(act(fc1(concat_i(E[t_i] * mask_i))))}, optionally L2-normalised.

@@ -6,6 +6,8 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
+import dev.seqembed.platform.BlasKernel;
+
 /**
  * Direct row-major {@code cblas_sgemm} of the OpenBLAS that ND4J itself loads (JavaCPP's
  * {@code openblas_nolapack} preset, same library, same kernel and thread settings from {@link BlasKernel}),

@@ -6,6 +6,8 @@ import org.nd4j.linalg.api.ops.impl.transforms.strict.Erfc;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
+import dev.seqembed.platform.BlasKernel;
+
 /**
  * The few ND4J building blocks the models use, all float32 (DEPENDENCY-NOTES #12: every gemm
  * operand must share the data type). Every op works on whole matrices: no per-token loops.

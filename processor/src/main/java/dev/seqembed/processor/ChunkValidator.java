@@ -24,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.engine.ErrorCode;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.serde.AvroSerde;
@@ -47,7 +48,7 @@ public final class ChunkValidator extends ContextualProcessor<byte[], byte[], St
 
     private final ValidationRules rules;
     private final Telemetry telemetry;
-    private final AvroSerde<TokenChunk> serde = dev.seqembed.serde.Serdes.tokenChunk();
+    private final AvroSerde<TokenChunk> serde = dev.seqembed.serde.RecordSerdes.tokenChunk();
     private KeyValueStore<String, SequenceProgress> store;
 
     ChunkValidator(final ValidationRules rules, final Telemetry telemetry) {

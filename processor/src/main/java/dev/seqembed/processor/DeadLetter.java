@@ -1,5 +1,7 @@
 package dev.seqembed.processor;
 
+import dev.seqembed.engine.ErrorCode;
+
 /**
  * A rejected input record: its original bytes, why it was rejected, and where it came from.
  *

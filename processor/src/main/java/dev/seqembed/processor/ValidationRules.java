@@ -2,6 +2,8 @@ package dev.seqembed.processor;
 
 import java.util.function.LongUnaryOperator;
 
+import dev.seqembed.engine.ErrorCode;
+
 /**
  * What makes a chunk acceptable, derived from the models and settings at start-up.
  *

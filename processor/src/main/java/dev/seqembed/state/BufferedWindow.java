@@ -6,7 +6,7 @@ import java.nio.ByteBuffer;
 
 import dev.seqembed.avro.WindowRecord;
 import dev.seqembed.serde.AvroSerde;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 
 /**
  * A window waiting in the dense micro-batch, with the timestamp of the record that carried it.
@@ -16,7 +16,7 @@ import dev.seqembed.serde.Serdes;
  */
 public record BufferedWindow(WindowRecord window, long timestampMs) {
 
-    private static final AvroSerde<WindowRecord> AVRO = Serdes.windowRecord();
+    private static final AvroSerde<WindowRecord> AVRO = RecordSerdes.windowRecord();
 
     public static final StateSerde<BufferedWindow> SERDE = new StateSerde<>(1, BufferedWindow::write,
             BufferedWindow::read);

@@ -21,7 +21,7 @@ import dev.seqembed.processor.DeadLetterWriter;
 import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.processor.ValidationRules;
 import dev.seqembed.processor.WindowAssembler;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.TokenBuffer;
 
 /**
@@ -57,18 +57,18 @@ public final class SeqembedTopology {
         t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(), "dead-letters");
 
         t.addProcessor("windower", WindowAssembler.supplier(new WindowSlicer(models.dense().config())), "validate");
-        t.addSink("windows-out", config.topicWindows(), new StringSerializer(), Serdes.windowRecord().serializer(),
+        t.addSink("windows-out", config.topicWindows(), new StringSerializer(), RecordSerdes.windowRecord().serializer(),
                 "windower");
-        t.addSource("windows-in", new StringDeserializer(), Serdes.windowRecord().deserializer(),
+        t.addSource("windows-in", new StringDeserializer(), RecordSerdes.windowRecord().deserializer(),
                 config.topicWindows());
         t.addProcessor("dense", DenseBatcher.supplier(models.dense(), config.denseBatchMaxWindows(),
                 config.denseBatchMaxWaitMs(), telemetry), "windows-in");
         t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
-                Serdes.embedding().serializer(), "dense");
+                RecordSerdes.embedding().serializer(), "dense");
 
         t.addProcessor("attention-feed", AttentionFeed::new, "validate");
         t.addSink("attention-chunks-out", config.topicAttentionChunks(), new StringSerializer(),
-                Serdes.tokenChunk().serializer(), "attention-feed");
+                RecordSerdes.tokenChunk().serializer(), "attention-feed");
         return t;
     }
 
@@ -81,14 +81,14 @@ public final class SeqembedTopology {
                 clock);
         final int positions = bert.maxPositionEmbeddings();
         final Topology t = new Topology();
-        t.addSource("attention-chunks-in", new StringDeserializer(), Serdes.tokenChunk().deserializer(),
+        t.addSource("attention-chunks-in", new StringDeserializer(), RecordSerdes.tokenChunk().deserializer(),
                 config.topicAttentionChunks());
         t.addProcessor("attention", config.attentionMode() == AttentionMode.CAUSAL
                 ? AttentionCausal.supplier(engines, positions, AttentionCausal.blockTokens(bert.numHiddenLayers(),
                         bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
                 : AttentionEncoder.supplier(engines, positions, telemetry), "attention-chunks-in");
         t.addSink("attention-out", config.topicEmbeddingsAttention(), new StringSerializer(),
-                Serdes.embedding().serializer(), "attention");
+                RecordSerdes.embedding().serializer(), "attention");
         return t;
     }
 

@@ -1,6 +1,6 @@
 package dev.seqembed.it;
 
-import dev.seqembed.app.BrokerCommand;
+import dev.seqembed.cli.BrokerCommand;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;

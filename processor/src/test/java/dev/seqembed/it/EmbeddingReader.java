@@ -14,7 +14,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import dev.seqembed.avro.Embedding;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 
 /** Reads committed records of a topic from the beginning, as a downstream user would. */
 final class EmbeddingReader {
@@ -51,7 +51,7 @@ final class EmbeddingReader {
         final List<Embedding> out = new ArrayList<>();
         for (final ConsumerRecord<byte[], byte[]> r : read(bootstrap, topic, count, timeout)) {
             try {
-                out.add(Serdes.embedding().decode(r.value()));
+                out.add(RecordSerdes.embedding().decode(r.value()));
             } catch (final IOException e) {
                 throw new UncheckedIOException(e);
             }

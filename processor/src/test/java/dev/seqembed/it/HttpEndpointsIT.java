@@ -17,9 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.SeqembedApp;
-import dev.seqembed.app.SequenceInput;
-import dev.seqembed.app.TokenProducer;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.TokenProducer;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
@@ -56,7 +56,7 @@ class HttpEndpointsIT {
                     .until(() -> get(port, "/health/ready").statusCode() == 200);
             try (TokenProducer producer = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
                 producer.send(new SequenceInput("open-seq", new int[] {3, 4, 5, 6, 7}), 0);
-                producer.sendRaw("open-2", dev.seqembed.serde.Serdes.tokenChunk().encode(
+                producer.sendRaw("open-2", dev.seqembed.serde.RecordSerdes.tokenChunk().encode(
                         dev.seqembed.testing.Chunks.chunk("open-2", 0, new int[] {1, 2, 3}, false)));
                 producer.flush();
             }

@@ -13,12 +13,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.SequenceInput;
-import dev.seqembed.app.SyntheticWorkload;
-import dev.seqembed.app.TokenProducer;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.client.TokenProducer;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 
 /**
@@ -101,7 +101,7 @@ class KillNineIT {
                              final int to) {
         for (final List<TokenChunk> cs : chunks) {
             for (int i = from; i < Math.min(to, cs.size()); i++) {
-                producer.sendRaw(cs.get(i).getSequenceId(), Serdes.tokenChunk().encode(cs.get(i)));
+                producer.sendRaw(cs.get(i).getSequenceId(), RecordSerdes.tokenChunk().encode(cs.get(i)));
             }
         }
         producer.flush();

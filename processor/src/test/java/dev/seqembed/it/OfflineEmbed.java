@@ -11,9 +11,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 
-import dev.seqembed.app.EmbeddingJson;
-import dev.seqembed.app.Main;
-import dev.seqembed.app.SequenceInput;
+import dev.seqembed.serde.EmbeddingJson;
+import dev.seqembed.cli.Main;
+import dev.seqembed.client.SequenceInput;
 import dev.seqembed.avro.Embedding;
 
 /** The offline side of the integration tests: the users' JSONL input and the {@code embed} command's output. */

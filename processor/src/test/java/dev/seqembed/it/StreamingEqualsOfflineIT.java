@@ -20,10 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.SeqembedApp;
-import dev.seqembed.app.SequenceInput;
-import dev.seqembed.app.SyntheticWorkload;
-import dev.seqembed.app.TokenProducer;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.client.TokenProducer;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.processor.DeadLetter;

@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
+import dev.seqembed.platform.BlasKernel;
+
 /**
  * Manual timing of the default models (not a test: no timing assertions in unit tests, SPEC §8).
  * Run: mvn -o -q -pl processor test-compile exec... or from an IDE; prints ms and GFLOP/s.

@@ -19,6 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.engine.ErrorCode;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.state.SequenceProgress;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -63,7 +64,7 @@ class ChunkValidatorTest {
     }
 
     private static byte[] bytes(final TokenChunk c) {
-        return dev.seqembed.serde.Serdes.tokenChunk().encode(c);
+        return dev.seqembed.serde.RecordSerdes.tokenChunk().encode(c);
     }
 
     private static byte[] utf8(final String s) {

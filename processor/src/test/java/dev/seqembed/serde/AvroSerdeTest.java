@@ -38,7 +38,7 @@ class AvroSerdeTest {
               {"name": "tokens", "type": {"type": "array", "items": "int"}},
               {"name": "last", "type": "boolean"}]}""");
 
-    private final AvroSerde<TokenChunk> chunks = Serdes.tokenChunk();
+    private final AvroSerde<TokenChunk> chunks = RecordSerdes.tokenChunk();
 
     private static TokenChunk sample() {
         return TokenChunk.newBuilder().setSequenceId("seq-1").setChunkIndex(2).setTokens(List.of(101, 7, 30521))
@@ -67,9 +67,9 @@ class AvroSerdeTest {
         assertThat(chunks.decode(chunks.encode(sample()))).isEqualTo(sample());
         final WindowRecord w = WindowRecord.newBuilder().setSequenceId("w").setWindowIndex(1).setStart(8)
                 .setTokens(List.of(1, 2, 0, 0)).setValid(2).setFinal$(true).setIngestTimeMs(99).build();
-        assertThat(Serdes.windowRecord().decode(Serdes.windowRecord().encode(w))).isEqualTo(w);
-        assertThat(Serdes.embedding().decode(Serdes.embedding().encode(embedding()))).isEqualTo(embedding());
-        final AvroSerde<Embedding> e = Serdes.embedding();
+        assertThat(RecordSerdes.windowRecord().decode(RecordSerdes.windowRecord().encode(w))).isEqualTo(w);
+        assertThat(RecordSerdes.embedding().decode(RecordSerdes.embedding().encode(embedding()))).isEqualTo(embedding());
+        final AvroSerde<Embedding> e = RecordSerdes.embedding();
         assertThat(e.deserializer().deserialize("t", e.serializer().serialize("t", embedding())))
                 .isEqualTo(embedding());
     }
@@ -95,7 +95,7 @@ class AvroSerdeTest {
 
     @Test
     void anotherRecordTypeIsNotATokenChunk() {
-        final byte[] window = Serdes.windowRecord().encode(WindowRecord.newBuilder().setSequenceId("w")
+        final byte[] window = RecordSerdes.windowRecord().encode(WindowRecord.newBuilder().setSequenceId("w")
                 .setWindowIndex(0).setStart(0).setTokens(List.of(1)).setValid(1).setFinal$(true).setIngestTimeMs(0)
                 .build());
         assertThatThrownBy(() -> chunks.decode(window)).isInstanceOf(IOException.class);
@@ -148,6 +148,6 @@ class AvroSerdeTest {
     @Test
     void theProductionDecoderRejectsAnUnknownWriterSchemaAsIOException() throws IOException {
         final byte[] old = writeWithV0("old-2", List.of(1));
-        assertThatThrownBy(() -> Serdes.tokenChunk().decode(old)).isInstanceOf(IOException.class);
+        assertThatThrownBy(() -> RecordSerdes.tokenChunk().decode(old)).isInstanceOf(IOException.class);
     }
 }

@@ -1,6 +1,6 @@
 package dev.seqembed.testing;
 
-import dev.seqembed.app.SequenceInput;
+import dev.seqembed.client.SequenceInput;
 import dev.seqembed.avro.TokenChunk;
 
 /** Builds TokenChunks for tests. */

@@ -31,7 +31,7 @@ import dev.seqembed.processor.AttentionEncoder;
 import dev.seqembed.processor.ChunkValidator;
 import dev.seqembed.processor.DeadLetter;
 import dev.seqembed.processor.WindowAssembler;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 
 class SeqembedTopologyTest {
@@ -211,7 +211,7 @@ class SeqembedTopologyTest {
         expectDlq("TOKEN_OUT_OF_RANGE", "range", null);
         fx.send(chunk("neg", 0, new int[] {-1}, true));
         expectDlq("TOKEN_OUT_OF_RANGE", "neg", null);
-        fx.send("other", Serdes.tokenChunk().encode(chunk("mine", 0, tokens(3, 0), true)));
+        fx.send("other", RecordSerdes.tokenChunk().encode(chunk("mine", 0, tokens(3, 0), true)));
         expectDlq("KEY_MISMATCH", "other", null);
         fx.send(chunk("gap", 1, tokens(3, 0), true));
         expectDlq("CHUNK_OUT_OF_ORDER", "gap", null);

@@ -22,7 +22,7 @@ import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.metrics.Telemetry;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
@@ -58,18 +58,18 @@ final class TopologyFixture implements AutoCloseable {
                 attentionProps, time);
         tokens = driver.createInputTopic(config.topicTokens(), new ByteArraySerializer(), new ByteArraySerializer());
         dense = driver.createOutputTopic(config.topicEmbeddingsDense(), new StringDeserializer(),
-                Serdes.embedding().deserializer());
+                RecordSerdes.embedding().deserializer());
         dlq = driver.createOutputTopic(config.topicDlq(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         chunksOut = driver.createOutputTopic(config.topicAttentionChunks(), new StringDeserializer(),
-                Serdes.tokenChunk().deserializer());
+                RecordSerdes.tokenChunk().deserializer());
         chunksIn = attentionDriver.createInputTopic(config.topicAttentionChunks(), new StringSerializer(),
-                Serdes.tokenChunk().serializer());
+                RecordSerdes.tokenChunk().serializer());
         attention = attentionDriver.createOutputTopic(config.topicEmbeddingsAttention(), new StringDeserializer(),
-                Serdes.embedding().deserializer());
+                RecordSerdes.embedding().deserializer());
     }
 
     void send(final TokenChunk chunk) {
-        send(chunk.getSequenceId(), Serdes.tokenChunk().encode(chunk));
+        send(chunk.getSequenceId(), RecordSerdes.tokenChunk().encode(chunk));
     }
 
     void send(final String key, final byte[] value) {

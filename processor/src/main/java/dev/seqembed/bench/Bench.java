@@ -1,0 +1,576 @@
+package dev.seqembed.bench;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.streams.StreamsConfig;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.broker.EmbeddedKafkaBroker;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.client.TokenProducer;
+import dev.seqembed.config.AttentionMode;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.model.BertConfig;
+import dev.seqembed.model.BertModel;
+import dev.seqembed.model.DenseWindowModel;
+import dev.seqembed.model.KvCache;
+import dev.seqembed.model.Pooling;
+import dev.seqembed.model.WindowMlpConfig;
+import dev.seqembed.platform.BlasKernel;
+import dev.seqembed.platform.CpuInfo;
+import dev.seqembed.runtime.ScratchStateDir;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.serde.AvroSerde;
+import dev.seqembed.serde.RecordSerdes;
+import dev.seqembed.topology.Models;
+
+/**
+ * The sections of {@code bench} (SPEC §8), each callable on its own (tests run the cheap ones with tiny sizes).
+ * Every section prints a table to {@link #out} and returns its part of the JSON document described in
+ * {@link BenchSuite}. Timing: warm-up calls, then repetitions until both a minimum count and a time budget
+ * are reached; {@code ms} fields are medians, {@code best_ms} the fastest repetition.
+ */
+public final class Bench {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Run sizes: {@link #quick()} (under a minute on 2 cores) and {@link #full()} (a few minutes). */
+    public record Sizes(int sgemmN, int warmups, int minReps, long budgetMs, int[] denseBatches, int[] encoderLengths,
+                        int[] causalPrefixes, int causalChunk, int e2eSequences, int e2eLength, long e2eTimeoutMs) {
+
+        public static Sizes quick() {
+            return new Sizes(1024, 2, 5, 400, new int[] {1, 8, 64, 256}, new int[] {16, 32, 64, 128, 256, 512},
+                    range(16, 496, 96), 16, 300, 64, 60_000);
+        }
+
+        public static Sizes full() {
+            return new Sizes(1024, 3, 5, 1500, new int[] {1, 8, 64, 256}, new int[] {16, 32, 64, 128, 256, 512},
+                    range(16, 496, 32), 16, 2000, 64, 180_000);
+        }
+
+        static int[] range(final int from, final int to, final int step) {
+            final List<Integer> out = new ArrayList<>();
+            for (int p = from; p <= to; p += step) {
+                out.add(p);
+            }
+            if (out.get(out.size() - 1) != to) {
+                out.add(to);
+            }
+            return out.stream().mapToInt(Integer::intValue).toArray();
+        }
+    }
+
+    /** Repetition times in nanoseconds. */
+    public record Stats(long bestNanos, long medianNanos, int reps) {
+        double medianMs() {
+            return medianNanos / 1e6;
+        }
+
+        double bestMs() {
+            return bestNanos / 1e6;
+        }
+    }
+
+    private final Sizes sizes;
+    private final PrintStream out;
+
+    public Bench(final Sizes sizes, final PrintStream out) {
+        this.sizes = sizes;
+        this.out = out;
+    }
+
+    /** Runs {@code rep} (which returns its own elapsed nanos) after warm-ups, until min reps and the budget are met. */
+    Stats measure(final LongSupplier rep) {
+        for (int i = 0; i < sizes.warmups(); i++) {
+            rep.getAsLong();
+        }
+        final List<Long> times = new ArrayList<>();
+        final long budget = sizes.budgetMs() * 1_000_000L;
+        long spent = 0;
+        while (times.size() < sizes.minReps() || (spent < budget && times.size() < 1000)) {
+            final long t = rep.getAsLong();
+            times.add(t);
+            spent += t;
+        }
+        final long[] sorted = times.stream().mapToLong(Long::longValue).sorted().toArray();
+        return new Stats(sorted[0], sorted[sorted.length / 2], sorted.length);
+    }
+
+    // ---------------------------------------------------------------- environment
+
+    /** Kernel, threads, CPU and Java; loads ND4J (through the BLAS probe) so the active kernel can be named. */
+    public ObjectNode environment(final boolean quick) {
+        final boolean probe = BlasKernel.probe();
+        final ObjectNode env = JSON.createObjectNode();
+        env.put("openblas_coretype", BlasKernel.coreType());
+        env.put("openblas_coretype_source", BlasKernel.source());
+        env.put("active_core", BlasKernel.activeCoreName());
+        env.put("native_threads", BlasKernel.nativeThreads());
+        env.put("omp_wait_policy", BlasKernel.waitPolicy());
+        env.put("blas_self_check", probe ? "passed" : "FAILED");
+        env.put("cpu_model", CpuInfo.modelName());
+        env.put("available_processors", Runtime.getRuntime().availableProcessors());
+        env.put("java_version", System.getProperty("java.version"));
+        env.put("java_vm", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
+        env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        env.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
+        env.put("quick", quick);
+        env.put("started", java.time.Instant.now().toString());
+        out.println("== environment");
+        env.properties().forEach(e -> out.printf("  %-26s %s%n", e.getKey(), e.getValue().asText()));
+        if (!probe) {
+            out.println("  WARNING: the BLAS self-check failed: results below may be wrong");
+        }
+        return env;
+    }
+
+    // ---------------------------------------------------------------- sgemm
+
+    /** Plain float sgemm n x n x n through ND4J ({@code Nd4j.gemm} into a preallocated result). */
+    public ObjectNode sgemm() {
+        final int n = sizes.sgemmN();
+        final org.nd4j.linalg.api.ndarray.INDArray a = org.nd4j.linalg.factory.Nd4j.rand(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, n, n);
+        final org.nd4j.linalg.api.ndarray.INDArray b = org.nd4j.linalg.factory.Nd4j.rand(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, n, n);
+        final org.nd4j.linalg.api.ndarray.INDArray c = org.nd4j.linalg.factory.Nd4j.createUninitialized(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, n, n);
+        final Stats s = measure(() -> {
+            final long t0 = System.nanoTime();
+            org.nd4j.linalg.factory.Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+            return System.nanoTime() - t0;
+        });
+        final double flops = 2.0 * n * n * n;
+        final ObjectNode node = JSON.createObjectNode();
+        node.put("m", n).put("n", n).put("k", n);
+        node.put("flops", (long) flops);
+        node.put("ms", round(s.medianMs()));
+        node.put("best_ms", round(s.bestMs()));
+        node.put("gflops", round(flops / s.medianNanos()));
+        node.put("gflops_best", round(flops / s.bestNanos()));
+        node.put("reps", s.reps());
+        a.close();
+        b.close();
+        c.close();
+        out.printf("%n== plain sgemm %dx%dx%d float (ND4J -> OpenBLAS %s)%n", n, n, n, BlasKernel.activeCoreName());
+        out.printf("  median %.2f ms  best %.2f ms  ->  %.1f GFLOP/s (best %.1f), %d reps%n", s.medianMs(), s.bestMs(),
+                flops / s.medianNanos(), flops / s.bestNanos(), s.reps());
+        return node;
+    }
+
+    // ---------------------------------------------------------------- dense
+
+    /** {@code embedWindows} at each batch size (full windows), GFLOP/s and the ratio to {@code sgemmGflops}. */
+    public ArrayNode dense(final DenseWindowModel model, final double sgemmGflops) {
+        final WindowMlpConfig c = model.config();
+        final SplittableRandom random = new SplittableRandom(1);
+        final ArrayNode rows = JSON.createArrayNode();
+        out.printf("%n== dense window model (W=%d d=%d H=%d O=%d, %d FLOPs/window): embedWindows per batch%n",
+                c.window(), c.embedDim(), c.hiddenSize(), c.outputSize(), c.flopsPerWindow());
+        out.printf("  %6s %10s %10s %12s %10s %12s%n", "batch", "ms", "best ms", "windows/s", "GFLOP/s", "vs sgemm");
+        for (final int batch : sizes.denseBatches()) {
+            final int[][] tokens = new int[batch][c.window()];
+            final int[] valid = new int[batch];
+            final int base = Math.min(1000, c.vocabSize() / 2);
+            for (int i = 0; i < batch; i++) {
+                for (int j = 0; j < c.window(); j++) {
+                    tokens[i][j] = base + random.nextInt(c.vocabSize() - base);
+                }
+                valid[i] = c.window();
+            }
+            final Stats s = measure(() -> {
+                final long t0 = System.nanoTime();
+                model.embedWindows(tokens, valid);
+                return System.nanoTime() - t0;
+            });
+            final double flops = (double) batch * c.flopsPerWindow();
+            final double gflops = flops / s.medianNanos();
+            final ObjectNode row = rows.addObject();
+            row.put("batch", batch);
+            row.put("flops", (long) flops);
+            row.put("ms", round(s.medianMs()));
+            row.put("best_ms", round(s.bestMs()));
+            row.put("ms_per_window", round(s.medianMs() / batch));
+            row.put("windows_per_s", round(batch * 1e9 / s.medianNanos()));
+            row.put("gflops", round(gflops));
+            row.put("ratio_to_sgemm", sgemmGflops > 0 ? round(gflops / sgemmGflops) : null);
+            row.put("reps", s.reps());
+            out.printf("  %6d %10.3f %10.3f %12.0f %10.2f %11.1f%%%n", batch, s.medianMs(), s.bestMs(),
+                    batch * 1e9 / s.medianNanos(), gflops, sgemmGflops > 0 ? 100 * gflops / sgemmGflops : Double.NaN);
+        }
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- attention encoder
+
+    /** One bidirectional forward per sequence length: time and analytic FLOPs (quadratic term included). */
+    public ArrayNode encoder(final BertModel model) {
+        final BertConfig c = model.config();
+        final ArrayNode rows = JSON.createArrayNode();
+        out.printf("%n== attention encoder (L=%d h=%d heads=%d i=%d): one bidirectional forward per sequence%n",
+                c.numHiddenLayers(), c.hiddenSize(), c.numAttentionHeads(), c.intermediateSize());
+        out.printf("  %6s %14s %10s %10s %10s %12s %14s%n", "length", "FLOPs", "ms", "best ms", "GFLOP/s", "seq/s",
+                "attn FLOP share");
+        warmUp(model);
+        for (final int length : sizes.encoderLengths()) {
+            if (length > c.maxPositionEmbeddings()) {
+                continue;
+            }
+            final int[] tokens = tokens(c.vocabSize(), length, length);
+            final Stats s = measure(() -> {
+                final long t0 = System.nanoTime();
+                model.encode(tokens, Pooling.MEAN, true);
+                return System.nanoTime() - t0;
+            });
+            final long flops = c.flops(length, length);
+            final double quadratic = (double) c.numHiddenLayers() * 4L * length * length * c.hiddenSize();
+            final ObjectNode row = rows.addObject();
+            row.put("length", length);
+            row.put("flops", flops);
+            row.put("ms", round(s.medianMs()));
+            row.put("best_ms", round(s.bestMs()));
+            row.put("gflops", round(flops / (double) s.medianNanos()));
+            row.put("flops_per_token", flops / length);
+            row.put("reps", s.reps());
+            out.printf("  %6d %14d %10.3f %10.3f %10.2f %12.1f %13.1f%%%n", length, flops, s.medianMs(), s.bestMs(),
+                    flops / (double) s.medianNanos(), 1e9 / s.medianNanos(), 100 * quadratic / flops);
+        }
+        return rows;
+    }
+
+    // ---------------------------------------------------------------- attention causal
+
+    /**
+     * A chunk of {@code causalChunk} tokens appended to a KV cache holding {@code prefix} tokens, against the
+     * alternative without a cache: a causal forward over all {@code prefix + chunk} tokens from a fresh cache
+     * (the same embedding). The cache is copied before each repetition, outside the timed region.
+     */
+    public ArrayNode causal(final BertModel model) {
+        final BertConfig c = model.config();
+        final int chunk = sizes.causalChunk();
+        final ArrayNode rows = JSON.createArrayNode();
+        out.printf("%n== attention causal: %d-token chunk with the KV cache vs full recompute of prefix + chunk%n", chunk);
+        out.printf("  %6s %10s %12s %12s %14s %14s %9s%n", "prefix", "cached ms", "recompute ms", "time ratio",
+                "FLOPs cached", "FLOPs recomp", "FLOP ratio");
+        for (final int prefix : sizes.causalPrefixes()) {
+            if (prefix + chunk > c.maxPositionEmbeddings()) {
+                continue;
+            }
+            final int[] all = tokens(c.vocabSize(), prefix + chunk, 31L * prefix + 7);
+            final int[] head = Arrays.copyOf(all, prefix);
+            final int[] tail = Arrays.copyOfRange(all, prefix, prefix + chunk);
+            final KvCache filled = model.newCache();
+            model.appendCausal(filled, head, Pooling.MEAN, true);
+            final AtomicReference<KvCache> scratch = new AtomicReference<>();
+            final Stats cached = measure(() -> {
+                scratch.set(filled.copy());
+                final long t0 = System.nanoTime();
+                model.appendCausal(scratch.get(), tail, Pooling.MEAN, true);
+                return System.nanoTime() - t0;
+            });
+            final Stats recompute = measure(() -> {
+                final KvCache fresh = model.newCache();
+                final long t0 = System.nanoTime();
+                model.appendCausal(fresh, all, Pooling.MEAN, true);
+                return System.nanoTime() - t0;
+            });
+            final long flopsCached = c.flops(chunk, prefix + chunk);
+            final long flopsRecompute = c.flops(prefix + chunk, prefix + chunk);
+            final ObjectNode row = rows.addObject();
+            row.put("prefix", prefix);
+            row.put("chunk", chunk);
+            row.put("cached_ms", round(cached.medianMs()));
+            row.put("cached_best_ms", round(cached.bestMs()));
+            row.put("recompute_ms", round(recompute.medianMs()));
+            row.put("recompute_best_ms", round(recompute.bestMs()));
+            row.put("flops_cached", flopsCached);
+            row.put("flops_recompute", flopsRecompute);
+            row.put("speedup", round(recompute.medianMs() / cached.medianMs()));
+            row.put("cache_bytes", filled.sizeBytes());
+            out.printf("  %6d %10.3f %12.3f %11.1fx %14d %14d %8.1fx%n", prefix, cached.medianMs(),
+                    recompute.medianMs(), recompute.medianMs() / cached.medianMs(), flopsCached, flopsRecompute,
+                    (double) flopsRecompute / flopsCached);
+        }
+        return rows;
+    }
+
+    /** A few forwards of middling length first, so the first row does not pay for JIT and native warm-up. */
+    private void warmUp(final BertModel model) {
+        final int n = Math.min(128, model.config().maxPositionEmbeddings());
+        final int[] t = tokens(model.config().vocabSize(), n, 5);
+        final long until = System.nanoTime() + sizes.budgetMs() * 1_000_000L;
+        for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
+            model.encode(t, Pooling.MEAN, true);
+        }
+    }
+
+    /** Deterministic token ids in the ordinary WordPiece word range. */
+    static int[] tokens(final int vocab, final int n, final long seed) {
+        final SplittableRandom random = new SplittableRandom(seed);
+        final int base = Math.min(1000, vocab / 2);
+        final int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = base + random.nextInt(vocab - base);
+        }
+        return t;
+    }
+
+    // ---------------------------------------------------------------- end to end
+
+    /**
+     * An in-JVM broker; the same N single-chunk TokenChunk records (a) produced to a plain topic and consumed back
+     * (read_committed): raw Kafka pass-through; (b) produced to {@code tokens} with the seqembed topology running
+     * (attention mode encoder), until every dense embedding has been consumed (read_committed). Each phase first
+     * sends a small warm-up batch and waits for it, then times from the first send to the last record received.
+     */
+    public ObjectNode endToEnd(final Models models) throws Exception {
+        final int n = sizes.e2eSequences();
+        final int length = sizes.e2eLength();
+        final int warm = Math.max(10, n / 20);
+        final int vocab = models.dense().config().vocabSize();
+        final long tokens = (long) n * length;
+        final long densePerSeq = models.dense().config().windowCount(length);
+        out.printf("%n== end to end: %d sequences x %d tokens (one chunk each), in-JVM broker, 2 partitions%n", n, length);
+        final AvroSerde<TokenChunk> serde = RecordSerdes.tokenChunk();
+        final List<Rec> warmRecords = records(serde, warm, length, vocab, "bench-warm-", 1);
+        final List<Rec> timedRecords = records(serde, n, length, vocab, "bench-", 2);
+        final ScratchStateDir stateDir = new ScratchStateDir("seqembed-bench-state-");
+        final ObjectNode node = JSON.createObjectNode();
+        node.put("sequences", n);
+        node.put("tokens_per_sequence", length);
+        node.put("tokens", tokens);
+        try (stateDir; EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(0, null)) {
+            final SeqembedConfig config = SeqembedConfig.from(Map.of(
+                    "bootstrap.servers", broker.bootstrapServers(),
+                    StreamsConfig.APPLICATION_ID_CONFIG, "seqembed-bench",
+                    StreamsConfig.STATE_DIR_CONFIG, stateDir.path().toString(),
+                    SeqembedConfig.ATTENTION_MODE, AttentionMode.ENCODER.cliName(),
+                    SeqembedConfig.TOPIC_PARTITIONS, "2",
+                    SeqembedConfig.HTTP_PORT, "0"));
+            final String passthrough = "bench.passthrough";
+            broker.createTopics(List.of(new NewTopic(passthrough, 2, (short) 1)));
+
+            // (a) raw pass-through
+            final Phase raw = new Phase(config, List.of(passthrough));
+            try (raw) {
+                raw.run(passthrough, warmRecords, List.of((long) warm), 60_000);
+                final long[] nanos = raw.run(passthrough, timedRecords, List.of((long) n), sizes.e2eTimeoutMs());
+                final double s = nanos[0] / 1e9;
+                node.put("passthrough_seconds", round(s));
+                node.put("passthrough_tokens_per_s", nanos[0] > 0 ? Math.round(tokens / s) : 0);
+                node.put("passthrough_records_per_s", nanos[0] > 0 ? Math.round(n / s) : 0);
+                out.printf("  raw pass-through   %8.3f s  %12.0f tokens/s  %10.0f records/s%n", s, tokens / s, n / s);
+            }
+
+            // (b) the seqembed topology
+            final long t0 = System.nanoTime();
+            try (SeqembedApp app = SeqembedApp.start(config, models)) {
+                if (!app.awaitRunning(Duration.ofSeconds(60))) {
+                    throw new IllegalStateException("the processor did not reach RUNNING: " + app.state());
+                }
+                out.printf("  processor running after %.1f s%n", (System.nanoTime() - t0) / 1e9);
+                final List<String> topics = List.of(config.topicEmbeddingsDense(), config.topicEmbeddingsAttention());
+                try (Phase phase = new Phase(config, topics)) {
+                    phase.run(config.topicTokens(), warmRecords, List.of(warm * densePerSeq, (long) warm), 120_000);
+                    final long[] nanos = phase.run(config.topicTokens(), timedRecords,
+                            List.of(n * densePerSeq, (long) n), sizes.e2eTimeoutMs());
+                    final double dense = nanos[0] / 1e9;
+                    final double attention = nanos[1] / 1e9;
+                    final boolean complete = nanos[0] > 0 && nanos[1] > 0;
+                    node.put("complete", complete);
+                    node.put("dense_embeddings", n * densePerSeq);
+                    node.put("dense_seconds", round(dense));
+                    node.put("dense_tokens_per_s", nanos[0] > 0 ? Math.round(tokens / dense) : 0);
+                    node.put("attention_seconds", round(attention));
+                    node.put("attention_tokens_per_s", nanos[1] > 0 ? Math.round(tokens / attention) : 0);
+                    final double ratio = node.get("passthrough_tokens_per_s").asDouble() > 0
+                            ? node.get("dense_tokens_per_s").asDouble() / node.get("passthrough_tokens_per_s").asDouble()
+                            : 0;
+                    node.put("dense_to_passthrough_ratio", round(ratio));
+                    node.put("stream_threads", config.get(StreamsConfig.NUM_STREAM_THREADS_CONFIG));
+                    node.put("processing_guarantee", config.get(StreamsConfig.PROCESSING_GUARANTEE_CONFIG));
+                    out.printf("  seqembed dense     %8.3f s  %12.0f tokens/s  (%d dense embeddings; %.1f%% of "
+                            + "pass-through)%n", dense, tokens / dense, n * densePerSeq, 100 * ratio);
+                    out.printf("  seqembed attention %8.3f s  %12.0f tokens/s  (encoder, %d embeddings, same run)%n",
+                            attention, tokens / attention, n);
+                    if (!complete) {
+                        out.println("  NOT COMPLETE: not every embedding arrived within "
+                                + sizes.e2eTimeoutMs() / 1000 + " s");
+                    }
+                }
+            }
+        }
+        return node;
+    }
+
+    /** A record to send: key (the sequence id) and the encoded TokenChunk. */
+    private record Rec(String key, byte[] value) {
+    }
+
+    private static List<Rec> records(final AvroSerde<TokenChunk> serde, final int count, final int length,
+                                     final int vocab, final String prefix, final long seed) {
+        final List<Rec> out = new ArrayList<>(count);
+        for (final SequenceInput s : SyntheticWorkload.generate(count, length, length, vocab, seed, prefix)) {
+            out.add(new Rec(s.sequenceId(), serde.encode(s.toChunks(0).get(0))));
+        }
+        return out;
+    }
+
+    /**
+     * A consumer thread (read_committed, partitions assigned directly: no group rebalance in the timed region)
+     * counting records per topic, and the producer that feeds the phase.
+     */
+    private static final class Phase implements AutoCloseable {
+        private final SeqembedConfig config;
+        private final List<String> topics;
+        private final long[] counts;
+        private final long[] lastArrival;
+        private final AtomicBoolean running = new AtomicBoolean(true);
+        private final CountDownLatch ready = new CountDownLatch(1);
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private final Thread thread;
+
+        Phase(final SeqembedConfig config, final List<String> topics) throws InterruptedException {
+            this.config = config;
+            this.topics = topics;
+            this.counts = new long[topics.size()];
+            this.lastArrival = new long[topics.size()];
+            this.thread = new Thread(this::consume, "bench-consumer");
+            thread.setDaemon(true);
+            thread.start();
+            if (!ready.await(60, TimeUnit.SECONDS) || failure.get() != null) {
+                throw new IllegalStateException("bench consumer did not start", failure.get());
+            }
+        }
+
+        private void consume() {
+            final Properties p = new Properties();
+            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get("bootstrap.servers"));
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
+            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer())) {
+                final List<TopicPartition> partitions = new ArrayList<>();
+                for (final String topic : topics) {
+                    List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+                    for (int i = 0; i < 100 && (infos == null || infos.isEmpty()); i++) {
+                        Thread.sleep(100);
+                        infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+                    }
+                    if (infos == null || infos.isEmpty()) {
+                        throw new IllegalStateException("topic " + topic + " has no partitions");
+                    }
+                    infos.forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
+                }
+                consumer.assign(partitions);
+                consumer.seekToBeginning(partitions);
+                partitions.forEach(consumer::position);
+                ready.countDown();
+                while (running.get()) {
+                    final var batch = consumer.poll(Duration.ofMillis(50));
+                    if (batch.isEmpty()) {
+                        continue;
+                    }
+                    final long now = System.nanoTime();
+                    synchronized (this) {
+                        for (final ConsumerRecord<byte[], byte[]> r : batch) {
+                            final int t = topics.indexOf(r.topic());
+                            counts[t]++;
+                            lastArrival[t] = now;
+                        }
+                    }
+                }
+            } catch (final Throwable t) {
+                failure.set(t);
+                ready.countDown();
+            }
+        }
+
+        /**
+         * Sends the records to {@code topic}; waits until each watched topic has {@code expected} more records.
+         *
+         * @return per watched topic, nanos from the first send to the last record needed (0 if it timed out)
+         */
+        long[] run(final String topic, final List<Rec> values, final List<Long> expected, final long timeoutMs)
+                throws InterruptedException {
+            final long[] targets = new long[topics.size()];
+            synchronized (this) {
+                for (int i = 0; i < targets.length; i++) {
+                    targets[i] = counts[i] + expected.get(i);
+                }
+            }
+            final long t0;
+            try (TokenProducer producer = new TokenProducer(config.streamsProperties(), topic)) {
+                t0 = System.nanoTime();
+                for (final Rec r : values) {
+                    producer.sendRaw(r.key(), r.value());
+                }
+                producer.flush();
+            }
+            final long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+            final long[] result = new long[topics.size()];
+            while (true) {
+                boolean all = true;
+                synchronized (this) {
+                    for (int i = 0; i < targets.length; i++) {
+                        if (counts[i] >= targets[i]) {
+                            if (result[i] == 0) {
+                                result[i] = Math.max(1, lastArrival[i] - t0);
+                            }
+                        } else {
+                            all = false;
+                        }
+                    }
+                }
+                if (all || System.nanoTime() > deadline || failure.get() != null) {
+                    break;
+                }
+                Thread.sleep(10);
+            }
+            if (failure.get() != null) {
+                throw new IllegalStateException("bench consumer failed", failure.get());
+            }
+            return result;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running.set(false);
+            thread.join(10_000);
+        }
+    }
+
+    static double round(final double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return 0;
+        }
+        final double scale = Math.abs(v) >= 100 ? 10 : Math.abs(v) >= 1 ? 1000 : 1_000_000;
+        return Math.round(v * scale) / scale;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.seqembed.cli;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import org.apache.kafka.streams.StreamsConfig;
+
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.platform.NativeSetup;
+import dev.seqembed.platform.UserDirs;
+import dev.seqembed.runtime.ModelDirs;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.topology.Models;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code run}: the processor, until stopped (SIGTERM / Ctrl-C close it cleanly). */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run the stream processor against a Kafka cluster.")
+public final class RunCommand implements Callable<Integer> {
+
+    @Mixin
+    ConfigOptions options;
+
+    @Option(names = "--application-id", paramLabel = "ID", description = "Kafka Streams application.id (default seqembed).")
+    String applicationId;
+
+    @Option(names = "--state-dir", paramLabel = "DIR",
+            description = "Kafka Streams state directory (default ~/.local/share/seqembed/state).")
+    Path stateDir;
+
+    @Option(names = "--dense-model", paramLabel = "DIR", description = "window-mlp model directory (default: built-in).")
+    Path denseModel;
+
+    @Option(names = "--attention-model", paramLabel = "DIR", description = "BERT model directory (default: built-in).")
+    Path attentionModel;
+
+    @Option(names = "--attention-mode", paramLabel = "MODE", description = "encoder | causal (default encoder).")
+    String attentionMode;
+
+    @Option(names = "--http-port", paramLabel = "P", description = "Port of /metrics and /health (default 8080; 0 = off).")
+    Integer httpPort;
+
+    @Override
+    public Integer call() throws Exception {
+        final Map<String, String> cli = new HashMap<>();
+        putIf(cli, StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        putIf(cli, StreamsConfig.STATE_DIR_CONFIG, stateDir);
+        putIf(cli, SeqembedConfig.DENSE_MODEL, denseModel);
+        putIf(cli, SeqembedConfig.ATTENTION_MODEL, attentionModel);
+        putIf(cli, SeqembedConfig.ATTENTION_MODE, attentionMode);
+        putIf(cli, SeqembedConfig.HTTP_PORT, httpPort);
+        // Not Kafka Streams' /tmp/kafka-streams, which the OS may clear under a running processor.
+        final SeqembedConfig resolved = options.resolve(cli);
+        final SeqembedConfig config = resolved.get(StreamsConfig.STATE_DIR_CONFIG) != null ? resolved
+                : resolved.with(StreamsConfig.STATE_DIR_CONFIG, UserDirs.dataRoot().resolve("state").toString());
+        config.attentionMode();
+        NativeSetup.forProcessor(config);
+        final Models models = loadModels(config);
+        final SeqembedApp app = SeqembedApp.start(config, models);
+        final CountDownLatch closed = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            app.close();
+            closed.countDown();
+        }, "seqembed-shutdown"));
+        app.awaitStop();
+        if (app.failed()) {
+            System.err.println("seqembed run: the stream processor failed; see the log above");
+            app.close();
+            return 1;
+        }
+        closed.await();
+        return 0;
+    }
+
+    /** The configured models, or the built-in defaults for the ones not configured. */
+    static Models loadModels(final SeqembedConfig config) throws java.io.IOException {
+        final String dense = config.get(SeqembedConfig.DENSE_MODEL);
+        final String attention = config.get(SeqembedConfig.ATTENTION_MODEL);
+        final Path defaults = dense == null || attention == null ? ModelDirs.defaultModels() : null;
+        return Models.load(dense != null ? Path.of(dense) : defaults.resolve("dense"),
+                attention != null ? Path.of(attention) : defaults.resolve("attention"));
+    }
+
+    private static void putIf(final Map<String, String> map, final String key, final Object value) {
+        if (value != null) {
+            map.put(key, value.toString());
+        }
+    }
+}

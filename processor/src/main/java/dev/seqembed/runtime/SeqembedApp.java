@@ -1,0 +1,152 @@
+package dev.seqembed.runtime;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.topology.Models;
+import dev.seqembed.topology.SeqembedTopology;
+import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/**
+ * One running processor instance: two Kafka Streams clients (ingest with the dense path, and attention; see
+ * {@link SeqembedTopology}), their metrics and the HTTP endpoints. Used by {@code run}, {@code demo} and
+ * {@code bench}.
+ */
+public final class SeqembedApp implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SeqembedApp.class);
+
+    private final SeqembedConfig config;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Telemetry telemetry = new Telemetry(registry);
+    private final KafkaStreams ingest;
+    private final KafkaStreams attention;
+    private final HttpEndpoints http;
+    private final List<KafkaStreamsMetrics> streamsMetrics = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    private SeqembedApp(final SeqembedConfig config, final Models models) throws Exception {
+        this.config = config;
+        if (config.createTopics()) {
+            Topics.ensure(config);
+        }
+        final Properties props = config.streamsProperties();
+        if (config.httpPort() > 0 && !props.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG)) {
+            // Interactive queries redirect to the instance holding a key: advertise a name other instances resolve.
+            props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, advertisedHost() + ":" + config.httpPort());
+        }
+        final Properties attentionProps = new Properties();
+        attentionProps.putAll(props);
+        attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG,
+                config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX);
+        this.ingest = client("ingest", SeqembedTopology.ingest(config, models, telemetry), props);
+        this.attention = client("attention", SeqembedTopology.attention(config, models, telemetry), attentionProps);
+        this.http = config.httpPort() > 0 ? new HttpEndpoints(config.httpPort(), registry, ingest, attention, config,
+                props.getProperty(StreamsConfig.APPLICATION_SERVER_CONFIG, "")) : null;
+        LOG.info("models: dense {} ({}), attention {} ({}), attention.mode={}", models.dense().id(),
+                models.dense().sha256().substring(0, 12), models.attention().id(),
+                models.attention().sha256().substring(0, 12), config.attentionMode().cliName());
+    }
+
+    private KafkaStreams client(final String name, final Topology topology, final Properties props) {
+        final KafkaStreams streams = new KafkaStreams(topology, props);
+        streams.setUncaughtExceptionHandler(e -> {
+            LOG.error("{} stream thread failed; replacing it", name, e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+        streams.setStateListener((now, before) -> {
+            LOG.info("{} streams {} -> {}", name, before, now);
+            if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
+                stopped.countDown();
+            }
+        });
+        final KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams);
+        metrics.bindTo(registry);
+        streamsMetrics.add(metrics);
+        return streams;
+    }
+
+    private static String advertisedHost() {
+        final String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isBlank()) {
+            return env.trim();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (final java.net.UnknownHostException e) {
+            return "localhost";
+        }
+    }
+
+    /** Creates topics when allowed, builds the topology and starts it. */
+    public static SeqembedApp start(final SeqembedConfig config, final Models models) throws Exception {
+        final SeqembedApp app = new SeqembedApp(config, models);
+        app.ingest.start();
+        app.attention.start();
+        return app;
+    }
+
+    /** Both clients' states, for messages: "ingest RUNNING, attention RUNNING". */
+    public String state() {
+        return "ingest " + ingest.state() + ", attention " + attention.state();
+    }
+
+    /** Whether either client has failed. */
+    public boolean failed() {
+        return ingest.state() == KafkaStreams.State.ERROR || attention.state() == KafkaStreams.State.ERROR;
+    }
+
+    public Telemetry telemetry() {
+        return telemetry;
+    }
+
+    /** Waits until both clients are RUNNING. */
+    public boolean awaitRunning(final Duration timeout) throws InterruptedException {
+        final long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (ingest.state() == KafkaStreams.State.RUNNING && attention.state() == KafkaStreams.State.RUNNING) {
+                return true;
+            }
+            if (stopped.getCount() == 0) {
+                return false;
+            }
+            Thread.sleep(50);
+        }
+        return false;
+    }
+
+    /** Blocks until either client has stopped or failed. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    @Override
+    public void close() {
+        if (http != null) {
+            http.close();
+        }
+        // Leave the groups on an orderly stop: the partitions move at once instead of after the session timeout.
+        final CloseOptions leave = CloseOptions.timeout(Duration.ofSeconds(30))
+                .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP);
+        ingest.close(leave);
+        attention.close(leave);
+        streamsMetrics.forEach(KafkaStreamsMetrics::close);
+        registry.close();
+        LOG.info("processor {} stopped", config.applicationId());
+    }
+}
