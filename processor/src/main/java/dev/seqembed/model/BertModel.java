@@ -5,7 +5,10 @@ import org.bytedeco.javacpp.FloatPointer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Objects;
+import java.util.Set;
 
 import static dev.seqembed.model.BertTensors.ATTENTION_LN;
 import static dev.seqembed.model.BertTensors.ATTENTION_OUTPUT;
@@ -20,12 +23,14 @@ import dev.seqembed.platform.BlasKernel;
 
 /**
  * A Hugging Face BERT encoder (SPEC §4.2): post-LN, token type 0, absolute positions, exact erf GELU,
- * float32 throughout. Two uses: {@link #encode} (one bidirectional forward, pooled) and
- * {@link #appendCausal} (causal attention chunk by chunk against a {@link KvCache}, so each chunk costs
- * only its own tokens' projections plus attention to the prefix).
+ * float32 throughout. Two uses: {@link #encodeBatch} (bidirectional forwards, pooled) and
+ * {@link #appendCausalBatch} (causal attention chunk by chunk against each sequence's {@link KvCache}, so a
+ * chunk costs only its own tokens' projections plus attention to its prefix).
  *
- * <p>Every projection is one native sgemm over all tokens of the call; attention runs per head on strided views.
- * Immutable after load and thread-safe: calls share only the read-only weights.
+ * <p>Several sequences go through one <em>packed</em> forward: their tokens are stacked into one matrix, so
+ * every per-token projection is one native sgemm over all rows of all sequences (bigger GEMMs run closer to
+ * the machine's peak), while attention runs per sequence and head on strided views (no padding, no
+ * cross-sequence attention). Immutable after load and thread-safe: calls share only the read-only weights.
  */
 public final class BertModel {
     static {
@@ -35,13 +40,101 @@ public final class BertModel {
     /** {@code model_type} in config.json. */
     public static final String MODEL_TYPE = "bert";
 
+    /** An nn.Linear: the weight pre-transposed to [in, out] in native memory, the bias on the heap. */
+    private record Linear(FloatPointer weightT, float[] bias, int in, int out) {
+        static Linear of(final float[] weight, final float[] bias, final int out, final int in) {
+            return new Linear(NativeGemm.transposed(weight, out, in), bias, in, out);
+        }
+    }
+
+    /** LayerNorm parameters. */
+    private record Norm(float[] gamma, float[] beta) {
+    }
+
     /**
-     * One encoder layer: gemm weights pre-transposed [in, out] in native memory, vectors on the heap.
-     * The query part of qkvT and qkvB carries the 1/sqrt(dh) attention scale.
+     * One encoder layer. Q, K and V are one [3h, h] projection (one gemm for the three); the query part
+     * carries the 1/sqrt(dh) attention scale, which saves a pass over the scores.
      */
-    private record Layer(FloatPointer qkvT, float[] qkvB, FloatPointer outT, float[] outB, float[] ln1G,
-                         float[] ln1B, FloatPointer interT, float[] interB, FloatPointer ffnT, float[] ffnB,
-                         float[] ln2G, float[] ln2B) {
+    private record Layer(Linear qkv, Linear attentionOutput, Norm attentionNorm, Linear intermediate,
+                         Linear output, Norm outputNorm) {
+    }
+
+    /** A linear module's tensors as read from the checkpoint (shape-checked). */
+    private record LinearTensors(Tensor weight, Tensor bias) {
+        static LinearTensors read(final ModelFiles.Loaded f, final String name, final int out, final int in)
+                throws ModelLoadException {
+            return new LinearTensors(f.tensor(name + ".weight", out, in), f.tensor(name + ".bias", out));
+        }
+    }
+
+    /** A LayerNorm's tensors as read from the checkpoint. */
+    private record NormTensors(Tensor weight, Tensor bias) {
+        static NormTensors read(final ModelFiles.Loaded f, final String name, final int h) throws ModelLoadException {
+            return new NormTensors(f.tensor(name + ".weight", h), f.tensor(name + ".bias", h));
+        }
+
+        Norm norm() {
+            return new Norm(weight.data(), bias.data());
+        }
+    }
+
+    /** One layer's tensors by their Hugging Face module names. */
+    private record LayerTensors(LinearTensors query, LinearTensors key, LinearTensors value,
+                                LinearTensors attentionOutput, NormTensors attentionNorm,
+                                LinearTensors intermediate, LinearTensors output, NormTensors outputNorm) {
+        static LayerTensors read(final ModelFiles.Loaded f, final String prefix, final int l, final BertConfig c)
+                throws ModelLoadException {
+            final int h = c.hiddenSize();
+            final int i = c.intermediateSize();
+            return new LayerTensors(
+                    LinearTensors.read(f, prefix + BertTensors.layer(l, QUERY), h, h),
+                    LinearTensors.read(f, prefix + BertTensors.layer(l, KEY), h, h),
+                    LinearTensors.read(f, prefix + BertTensors.layer(l, VALUE), h, h),
+                    LinearTensors.read(f, prefix + BertTensors.layer(l, ATTENTION_OUTPUT), h, h),
+                    NormTensors.read(f, prefix + BertTensors.layer(l, ATTENTION_LN), h),
+                    LinearTensors.read(f, prefix + BertTensors.layer(l, INTERMEDIATE), i, h),
+                    LinearTensors.read(f, prefix + BertTensors.layer(l, OUTPUT), h, i),
+                    NormTensors.read(f, prefix + BertTensors.layer(l, OUTPUT_LN), h));
+        }
+
+        Layer build(final int h, final float scale) {
+            final float[] qkvW = new float[3 * h * h];
+            final float[] qkvB = new float[3 * h];
+            final float[] qW = query.weight().data();
+            final float[] qB = query.bias().data();
+            for (int j = 0; j < h * h; j++) {
+                qkvW[j] = qW[j] * scale;
+            }
+            for (int j = 0; j < h; j++) {
+                qkvB[j] = qB[j] * scale;
+            }
+            System.arraycopy(key.weight().data(), 0, qkvW, h * h, h * h);
+            System.arraycopy(value.weight().data(), 0, qkvW, 2 * h * h, h * h);
+            System.arraycopy(key.bias().data(), 0, qkvB, h, h);
+            System.arraycopy(value.bias().data(), 0, qkvB, 2 * h, h);
+            final int i = intermediate.bias().data().length;
+            return new Layer(Linear.of(qkvW, qkvB, 3 * h, h),
+                    Linear.of(attentionOutput.weight().data(), attentionOutput.bias().data(), h, h),
+                    attentionNorm.norm(),
+                    Linear.of(intermediate.weight().data(), intermediate.bias().data(), i, h),
+                    Linear.of(output.weight().data(), output.bias().data(), h, i),
+                    outputNorm.norm());
+        }
+    }
+
+    /**
+     * One sequence's part of a packed forward: its tokens at positions {@code start..}, its first row in the
+     * packed matrices, and (causal streaming) its cache, whose keys/values cover positions before start.
+     */
+    private record Segment(int[] tokens, int start, int row, KvCache cache) {
+        int rows() {
+            return tokens.length;
+        }
+
+        /** Keys this segment's queries attend over: the cached prefix plus its own tokens. */
+        int context() {
+            return start + tokens.length;
+        }
     }
 
     private final BertConfig config;
@@ -50,20 +143,17 @@ public final class BertModel {
     private final float[] wordEmbeddings;
     /** position_embeddings[p] + token_type_embeddings[0], precomputed. */
     private final float[] positionAndType;
-    private final float[] embLnG;
-    private final float[] embLnB;
+    private final Norm embeddingNorm;
     private final Layer[] layers;
 
     private BertModel(final BertConfig config, final String id, final String sha256, final float[] word,
-                      final float[] positionAndType, final float[] embLnG, final float[] embLnB,
-                      final Layer[] layers) {
+                      final float[] positionAndType, final Norm embeddingNorm, final Layer[] layers) {
         this.config = config;
         this.id = id;
         this.sha256 = sha256;
         this.wordEmbeddings = word;
         this.positionAndType = positionAndType;
-        this.embLnG = embLnG;
-        this.embLnB = embLnB;
+        this.embeddingNorm = embeddingNorm;
         this.layers = layers;
     }
 
@@ -87,65 +177,28 @@ public final class BertModel {
         final String p = f.tensors().names().contains(BertTensors.PREFIX + BertTensors.WORD_EMBEDDINGS)
                 ? BertTensors.PREFIX : "";
         final int h = c.hiddenSize();
-        final int inter = c.intermediateSize();
         final Tensor word = f.tensor(p + BertTensors.WORD_EMBEDDINGS, c.vocabSize(), h);
         final Tensor pos = f.tensor(p + BertTensors.POSITION_EMBEDDINGS, c.maxPositionEmbeddings(), h);
         final Tensor type = f.tensor(p + BertTensors.TOKEN_TYPE_EMBEDDINGS, c.typeVocabSize(), h);
         final Tensor embG = f.tensor(p + BertTensors.EMBEDDINGS_LN_WEIGHT, h);
         final Tensor embB = f.tensor(p + BertTensors.EMBEDDINGS_LN_BIAS, h);
         // Check every tensor before building any native array: a bad checkpoint fails fast and cheaply.
-        final Tensor[][] raw = new Tensor[c.numHiddenLayers()][];
+        final LayerTensors[] raw = new LayerTensors[c.numHiddenLayers()];
         for (int l = 0; l < raw.length; l++) {
-            raw[l] = new Tensor[] {
-                f.tensor(p + BertTensors.layer(l, QUERY + ".weight"), h, h),
-                f.tensor(p + BertTensors.layer(l, QUERY + ".bias"), h),
-                f.tensor(p + BertTensors.layer(l, KEY + ".weight"), h, h),
-                f.tensor(p + BertTensors.layer(l, KEY + ".bias"), h),
-                f.tensor(p + BertTensors.layer(l, VALUE + ".weight"), h, h),
-                f.tensor(p + BertTensors.layer(l, VALUE + ".bias"), h),
-                f.tensor(p + BertTensors.layer(l, ATTENTION_OUTPUT + ".weight"), h, h),
-                f.tensor(p + BertTensors.layer(l, ATTENTION_OUTPUT + ".bias"), h),
-                f.tensor(p + BertTensors.layer(l, ATTENTION_LN + ".weight"), h),
-                f.tensor(p + BertTensors.layer(l, ATTENTION_LN + ".bias"), h),
-                f.tensor(p + BertTensors.layer(l, INTERMEDIATE + ".weight"), inter, h),
-                f.tensor(p + BertTensors.layer(l, INTERMEDIATE + ".bias"), inter),
-                f.tensor(p + BertTensors.layer(l, OUTPUT + ".weight"), h, inter),
-                f.tensor(p + BertTensors.layer(l, OUTPUT + ".bias"), h),
-                f.tensor(p + BertTensors.layer(l, OUTPUT_LN + ".weight"), h),
-                f.tensor(p + BertTensors.layer(l, OUTPUT_LN + ".bias"), h),
-            };
+            raw[l] = LayerTensors.read(f, p, l, c);
         }
-        BlasKernel.probe();
         final float[] posType = new float[c.maxPositionEmbeddings() * h];
         for (int i = 0; i < posType.length; i++) {
             posType[i] = pos.data()[i] + type.data()[i % h];
         }
-        // 1/sqrt(dh) folded into the query projection: one op less per layer.
         final float scale = (float) (1.0 / Math.sqrt(c.headSize()));
         final Layer[] layers = new Layer[raw.length];
         for (int l = 0; l < raw.length; l++) {
-            final Tensor[] t = raw[l];
-            // Q, K and V as one [3h, h] weight: one gemm for the three projections.
-            final float[] qkvW = new float[3 * h * h];
-            final float[] qkvB = new float[3 * h];
-            for (int i = 0; i < h * h; i++) {
-                qkvW[i] = t[0].data()[i] * scale;
-            }
-            System.arraycopy(t[2].data(), 0, qkvW, h * h, h * h);
-            System.arraycopy(t[4].data(), 0, qkvW, 2 * h * h, h * h);
-            for (int i = 0; i < h; i++) {
-                qkvB[i] = t[1].data()[i] * scale;
-            }
-            System.arraycopy(t[3].data(), 0, qkvB, h, h);
-            System.arraycopy(t[5].data(), 0, qkvB, 2 * h, h);
-            layers[l] = new Layer(NativeGemm.transposed(qkvW, 3 * h, h), qkvB,
-                    NativeGemm.transposed(t[6].data(), h, h), t[7].data(),
-                    t[8].data(), t[9].data(),
-                    NativeGemm.transposed(t[10].data(), inter, h), t[11].data(),
-                    NativeGemm.transposed(t[12].data(), h, inter), t[13].data(),
-                    t[14].data(), t[15].data());
+            layers[l] = raw[l].build(h, scale);
         }
-        return new BertModel(c, f.id(), f.sha256(), word.data(), posType, embG.data(), embB.data(), layers);
+        BlasKernel.probe();
+        return new BertModel(c, f.id(), f.sha256(), word.data(), posType, new Norm(embG.data(), embB.data()),
+                layers);
     }
 
     public BertConfig config() {
@@ -169,12 +222,32 @@ public final class BertModel {
 
     /** Encoder mode: one bidirectional forward over all tokens, pooled, optionally L2-normalised. */
     public float[] encode(final int[] tokens, final Pooling pooling, final boolean normalize) {
-        checkTokens(tokens, 0);
+        return encodeBatch(new int[][] {tokens}, pooling, normalize)[0];
+    }
+
+    /**
+     * Encoder mode for several sequences in one packed forward: element k is exactly what
+     * {@link #encode} gives for {@code sequences[k]} up to float rounding of the larger GEMMs.
+     */
+    public float[][] encodeBatch(final int[][] sequences, final Pooling pooling, final boolean normalize) {
         Objects.requireNonNull(pooling, "pooling");
+        final Segment[] segments = new Segment[sequences.length];
+        int row = 0;
+        for (int k = 0; k < sequences.length; k++) {
+            checkTokens(sequences[k], 0);
+            segments[k] = new Segment(sequences[k], 0, row, null);
+            row += sequences[k].length;
+        }
+        final float[] x = forward(segments, row, false);
         final int h = config.hiddenSize();
-        final float[] x = forward(tokens, 0, null, false);
-        final float[] v = pooling == Pooling.CLS ? Arrays.copyOf(x, h) : Kernels.meanRows(x, tokens.length, h);
-        return normalize ? NdMath.l2Normalize(v) : v;
+        final float[][] out = new float[segments.length][];
+        for (int k = 0; k < segments.length; k++) {
+            final Segment s = segments[k];
+            final float[] v = pooling == Pooling.CLS ? Arrays.copyOfRange(x, s.row() * h, (s.row() + 1) * h)
+                    : Kernels.meanRows(x, s.row(), s.rows(), h);
+            out[k] = normalize ? NdMath.l2Normalize(v) : v;
+        }
+        return out;
     }
 
     /**
@@ -185,24 +258,51 @@ public final class BertModel {
      */
     public float[] appendCausal(final KvCache cache, final int[] chunk, final Pooling pooling,
                                 final boolean normalize) {
-        Objects.requireNonNull(cache, "cache");
+        return appendCausalBatch(new KvCache[] {cache}, new int[][] {chunk}, pooling, normalize)[0];
+    }
+
+    /**
+     * {@link #appendCausal} for chunks of several sequences (distinct caches) in one packed forward. No cache
+     * changes unless the whole batch succeeds.
+     */
+    public float[][] appendCausalBatch(final KvCache[] caches, final int[][] chunks, final Pooling pooling,
+                                       final boolean normalize) {
         Objects.requireNonNull(pooling, "pooling");
-        if (cache.layers() != config.numHiddenLayers() || cache.hidden() != config.hiddenSize()) {
-            throw new IllegalArgumentException("cache is for " + cache.layers() + " layers x " + cache.hidden()
-                    + " hidden, model has " + config.numHiddenLayers() + " x " + config.hiddenSize());
+        if (caches.length != chunks.length) {
+            throw new IllegalArgumentException(caches.length + " caches for " + chunks.length + " chunks");
         }
-        checkTokens(chunk, cache.length());
-        final int h = config.hiddenSize();
-        final int m = chunk.length;
-        final float[] out = forward(chunk, cache.length(), cache, true);
-        final double[] chunkSum = new double[h];
-        for (int r = 0; r < m; r++) {
-            for (int j = 0; j < h; j++) {
-                chunkSum[j] += out[r * h + j];
+        final Set<KvCache> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        final Segment[] segments = new Segment[chunks.length];
+        int row = 0;
+        for (int k = 0; k < chunks.length; k++) {
+            final KvCache cache = Objects.requireNonNull(caches[k], "cache");
+            if (cache.layers() != config.numHiddenLayers() || cache.hidden() != config.hiddenSize()) {
+                throw new IllegalArgumentException("cache is for " + cache.layers() + " layers x " + cache.hidden()
+                        + " hidden, model has " + config.numHiddenLayers() + " x " + config.hiddenSize());
             }
+            if (!seen.add(cache)) {
+                throw new IllegalArgumentException("one cache twice in a batch");
+            }
+            checkTokens(chunks[k], cache.length());
+            segments[k] = new Segment(chunks[k], cache.length(), row, cache);
+            row += chunks[k].length;
         }
-        cache.commit(m, chunkSum, Arrays.copyOf(out, h));
-        return pooled(cache, pooling, normalize);
+        final float[] x = forward(segments, row, true);
+        final int h = config.hiddenSize();
+        final float[][] out = new float[segments.length][];
+        for (final Segment s : segments) {
+            final double[] chunkSum = new double[h];
+            for (int r = s.row(); r < s.row() + s.rows(); r++) {
+                for (int j = 0; j < h; j++) {
+                    chunkSum[j] += x[r * h + j];
+                }
+            }
+            s.cache().commit(s.rows(), chunkSum, Arrays.copyOfRange(x, s.row() * h, (s.row() + 1) * h));
+        }
+        for (int k = 0; k < segments.length; k++) {
+            out[k] = pooled(segments[k].cache(), pooling, normalize);
+        }
+        return out;
     }
 
     /**
@@ -230,7 +330,7 @@ public final class BertModel {
     public float[][] hiddenStates(final int[] tokens, final boolean causal) {
         checkTokens(tokens, 0);
         final int h = config.hiddenSize();
-        final float[] x = forward(tokens, 0, null, causal);
+        final float[] x = forward(new Segment[] {new Segment(tokens, 0, 0, null)}, tokens.length, causal);
         final float[][] out = new float[tokens.length][];
         for (int r = 0; r < out.length; r++) {
             out[r] = Arrays.copyOfRange(x, r * h, (r + 1) * h);
@@ -256,99 +356,152 @@ public final class BertModel {
     }
 
     /**
-     * The encoder stack over {@code tokens} at positions {@code start..}: returns the final hidden states
-     * [m * hidden] row-major. With a cache, keys/values of earlier positions come from it and this chunk's
-     * are staged into it (the caller commits).
-     *
-     * <p>Every projection is one native sgemm over all m tokens (the QKV bias is pre-filled into the output,
-     * beta = 1); the other biases, residuals, LayerNorms and GELU are Java loops over the copied-back
-     * result. Attention runs per head on strided views of the QKV result (or of the cached keys/values):
-     * scores = Q_h K_h^T, a softmax over only the keys the query may see (causal: positions <= its own),
-     * then ctx_h = P V_h written straight into its columns of ctx.
+     * The encoder stack over the packed segments ({@code rows} tokens in all): returns the final hidden
+     * states [rows * hidden] row-major. Segments with a cache attend to its keys/values for earlier positions
+     * and stage their own into it (the caller commits).
      */
-    private float[] forward(final int[] tokens, final int start, final KvCache cache, final boolean causal) {
-        final int m = tokens.length;
+    private float[] forward(final Segment[] segments, final int rows, final boolean causal) {
+        final int h = config.hiddenSize();
+        final Workspace ws = Workspace.get();
+        final float[] x = ws.arr(Workspace.HIDDEN, rows * h);
+        final float[] a = ws.arr(Workspace.ATTENDED, rows * h);
+        embed(segments, x);
+        for (int l = 0; l < layers.length; l++) {
+            attend(l, segments, rows, causal, x, a, ws);
+            feedForward(layers[l], rows, a, x, ws);
+        }
+        return Arrays.copyOf(x, rows * h);
+    }
+
+    /** x = LN(word[t] + position[p] + type[0]) for every token of every segment. */
+    private void embed(final Segment[] segments, final float[] x) {
+        final int h = config.hiddenSize();
+        for (final Segment s : segments) {
+            for (int r = 0; r < s.rows(); r++) {
+                final int w = s.tokens()[r] * h;
+                final int p = (s.start() + r) * h;
+                final int o = (s.row() + r) * h;
+                for (int j = 0; j < h; j++) {
+                    x[o + j] = wordEmbeddings[w + j] + positionAndType[p + j];
+                }
+            }
+        }
+        Kernels.addLayerNorm(x, null, null, x, totalRows(segments), h, embeddingNorm.gamma(), embeddingNorm.beta(),
+                config.layerNormEps());
+    }
+
+    private static int totalRows(final Segment[] segments) {
+        int n = 0;
+        for (final Segment s : segments) {
+            n += s.rows();
+        }
+        return n;
+    }
+
+    /**
+     * Self-attention sub-layer: a = LN(x + O(concat_h softmax(Q_h K_h^T + M) V_h)). Q, K and V for all rows
+     * come from one gemm; scores and context per segment and head read strided views of it (or of the
+     * segment's cached keys/values), so no head is ever copied out.
+     */
+    private void attend(final int l, final Segment[] segments, final int rows, final boolean causal,
+                        final float[] x, final float[] a, final Workspace ws) {
         final int h = config.hiddenSize();
         final int h3 = 3 * h;
-        final int inter = config.intermediateSize();
-        final int heads = config.numAttentionHeads();
+        final Layer layer = layers[l];
+        final FloatPointer xN = ws.nat(Workspace.N_INPUT, (long) rows * h);
+        final FloatPointer qkvN = ws.nat(Workspace.N_QKV, (long) rows * h3);
+        final FloatPointer ctxN = ws.nat(Workspace.N_CONTEXT, (long) rows * h);
+        NativeGemm.put(xN, 0, x, rows * h);
+        NativeGemm.linear(rows, xN, layer.qkv().weightT(), layer.qkv().bias(), h, qkvN);
+        for (final Segment s : segments) {
+            attendSegment(s, l, causal, qkvN, ctxN, ws);
+        }
+        final FloatPointer yN = ws.nat(Workspace.N_OUTPUT, (long) rows * h);
+        final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
+        NativeGemm.gemm(rows, h, h, ctxN, h, false, layer.attentionOutput().weightT(), h, 0f, yN, h);
+        NativeGemm.get(yN, 0, y, rows * h);
+        Kernels.addLayerNorm(y, layer.attentionOutput().bias(), x, a, rows, h, layer.attentionNorm().gamma(),
+                layer.attentionNorm().beta(), config.layerNormEps());
+    }
+
+    /**
+     * Attention of one segment's queries, all heads: scores = Q_h K_h^T (the scale is in Q), a softmax over the
+     * keys each query may see (causal: positions up to its own), then ctx_h = P V_h into its columns of ctx.
+     */
+    private void attendSegment(final Segment s, final int l, final boolean causal, final FloatPointer qkvN,
+                               final FloatPointer ctxN, final Workspace ws) {
+        final int h = config.hiddenSize();
+        final int h3 = 3 * h;
+        final int m = s.rows();
+        final int c = s.context();
         final int dh = config.headSize();
-        final int c = start + m;
-        final double eps = config.layerNormEps();
-        final Workspace ws = Workspace.get();
-        final FloatPointer xN = ws.nat(0, (long) m * h);
-        final FloatPointer qkvN = ws.nat(1, (long) m * h3);
-        final FloatPointer sN = ws.nat(2, (long) m * c);
-        final FloatPointer ctxN = ws.nat(3, (long) m * h);
-        final FloatPointer midN = ws.nat(4, (long) m * inter);
-        final FloatPointer yN = ws.nat(5, (long) m * h);
-        final boolean cachedKv = cache != null && start > 0;
-        final FloatPointer kvN = cachedKv ? ws.nat(6, 2L * c * h) : null;
-        final float[] s = ws.arr(0, m * c);
-        final float[] mid = ws.arr(1, m * inter);
-        final float[] y = ws.arr(2, m * h);
-        final float[] a = ws.arr(3, m * h);
-        final Kernels.Scratch tmp = ws.kernels;
-        final float[] qkv = cache != null ? ws.arr(5, m * h3) : null;
-        final float[] x = ws.arr(6, m * h);
+        final FloatPointer q = NativeGemm.at(qkvN, (long) s.row() * h3);
+        FloatPointer keys = NativeGemm.at(qkvN, (long) s.row() * h3 + h);
+        FloatPointer values = NativeGemm.at(qkvN, (long) s.row() * h3 + 2 * h);
+        int kvStride = h3;
+        if (s.cache() != null) {
+            stageKeysValues(s, l, q, ws);
+            if (s.start() > 0) {
+                // the prefix's keys/values live in the cache: attend over a native copy of cached + staged rows
+                final FloatPointer kvN = ws.nat(Workspace.N_CACHED_KV, 2L * c * h);
+                NativeGemm.put(kvN, 0, s.cache().keys(l), c * h);
+                NativeGemm.put(kvN, (long) c * h, s.cache().values(l), c * h);
+                keys = kvN;
+                values = NativeGemm.at(kvN, (long) c * h);
+                kvStride = h;
+            }
+        }
+        final FloatPointer scoresN = ws.nat(Workspace.N_SCORES, (long) m * c);
+        final float[] scores = ws.arr(Workspace.SCORES, m * c);
+        final FloatPointer ctx = NativeGemm.at(ctxN, (long) s.row() * h);
+        for (int head = 0; head < config.numAttentionHeads(); head++) {
+            final int off = head * dh;
+            NativeGemm.gemm(m, c, dh, NativeGemm.at(q, off), h3, true, NativeGemm.at(keys, off), kvStride, 0f,
+                    scoresN, c);
+            NativeGemm.get(scoresN, 0, scores, m * c);
+            for (int r = 0; r < m; r++) {
+                Kernels.softmax(scores, r * c, causal ? s.start() + r + 1 : c, c, ws.kernels);
+            }
+            NativeGemm.put(scoresN, 0, scores, m * c);
+            NativeGemm.gemm(m, dh, c, scoresN, c, false, NativeGemm.at(values, off), kvStride, 0f,
+                    NativeGemm.at(ctx, off), h);
+        }
+    }
+
+    /** Copies a segment's new keys and values (columns h..3h of its QKV rows) into its cache's staging area. */
+    private void stageKeysValues(final Segment s, final int l, final FloatPointer qkvRows, final Workspace ws) {
+        final int h = config.hiddenSize();
+        final int h3 = 3 * h;
+        final int m = s.rows();
+        final float[] qkv = ws.arr(Workspace.QKV_ROWS, m * h3);
+        NativeGemm.get(qkvRows, 0, qkv, m * h3);
+        final float[] newK = new float[m * h];
+        final float[] newV = new float[m * h];
         for (int r = 0; r < m; r++) {
-            final int w = tokens[r] * h;
-            final int p = (start + r) * h;
-            for (int j = 0; j < h; j++) {
-                x[r * h + j] = wordEmbeddings[w + j] + positionAndType[p + j];
-            }
+            System.arraycopy(qkv, r * h3 + h, newK, r * h, h);
+            System.arraycopy(qkv, r * h3 + 2 * h, newV, r * h, h);
         }
-        Kernels.addLayerNorm(x, null, null, x, m, h, embLnG, embLnB, eps);
-        for (int l = 0; l < layers.length; l++) {
-            final Layer layer = layers[l];
-            NativeGemm.put(xN, 0, x, m * h);
-            NativeGemm.fillRows(qkvN, layer.qkvB(), m);
-            NativeGemm.gemm(m, h3, h, xN, h, false, layer.qkvT(), h3, 1f, qkvN, h3);
-            // keys/values: rows of the QKV result, or (after a cached prefix) the cache's first c rows
-            FloatPointer kBase = NativeGemm.at(qkvN, h);
-            FloatPointer vBase = NativeGemm.at(qkvN, 2 * h);
-            int kvLd = h3;
-            if (cache != null) {
-                NativeGemm.get(qkvN, 0, qkv, m * h3);
-                final float[] newK = new float[m * h];
-                final float[] newV = new float[m * h];
-                for (int r = 0; r < m; r++) {
-                    System.arraycopy(qkv, r * h3 + h, newK, r * h, h);
-                    System.arraycopy(qkv, r * h3 + 2 * h, newV, r * h, h);
-                }
-                cache.stage(l, newK, newV, m);
-                if (cachedKv) {
-                    NativeGemm.put(kvN, 0, cache.keys(l), c * h);
-                    NativeGemm.put(kvN, (long) c * h, cache.values(l), c * h);
-                    kBase = kvN;
-                    vBase = NativeGemm.at(kvN, (long) c * h);
-                    kvLd = h;
-                }
-            }
-            for (int hd = 0; hd < heads; hd++) {
-                final int off = hd * dh;
-                NativeGemm.gemm(m, c, dh, NativeGemm.at(qkvN, off), h3, true, NativeGemm.at(kBase, off), kvLd,
-                        0f, sN, c);
-                NativeGemm.get(sN, 0, s, m * c);
-                for (int r = 0; r < m; r++) {
-                    Kernels.softmax(s, r * c, causal ? start + r + 1 : c, c, tmp);
-                }
-                NativeGemm.put(sN, 0, s, m * c);
-                NativeGemm.gemm(m, dh, c, sN, c, false, NativeGemm.at(vBase, off), kvLd, 0f,
-                        NativeGemm.at(ctxN, off), h);
-            }
-            NativeGemm.gemm(m, h, h, ctxN, h, false, layer.outT(), h, 0f, yN, h);
-            NativeGemm.get(yN, 0, y, m * h);
-            Kernels.addLayerNorm(y, layer.outB(), x, a, m, h, layer.ln1G(), layer.ln1B(), eps);
-            NativeGemm.put(xN, 0, a, m * h);
-            NativeGemm.gemm(m, inter, h, xN, h, false, layer.interT(), inter, 0f, midN, inter);
-            NativeGemm.get(midN, 0, mid, m * inter);
-            Kernels.biasActivate(mid, m, inter, layer.interB(), config.hiddenAct(), tmp);
-            NativeGemm.put(midN, 0, mid, m * inter);
-            NativeGemm.gemm(m, h, inter, midN, inter, false, layer.ffnT(), h, 0f, yN, h);
-            NativeGemm.get(yN, 0, y, m * h);
-            Kernels.addLayerNorm(y, layer.ffnB(), a, x, m, h, layer.ln2G(), layer.ln2B(), eps);
-        }
-        return Arrays.copyOf(x, m * h);
+        s.cache().stage(l, newK, newV, m);
+    }
+
+    /** Feed-forward sub-layer: x = LN(a + W2 gelu(W1 a + b1) + b2). */
+    private void feedForward(final Layer layer, final int rows, final float[] a, final float[] x,
+                             final Workspace ws) {
+        final int h = config.hiddenSize();
+        final int inter = config.intermediateSize();
+        final FloatPointer aN = ws.nat(Workspace.N_INPUT, (long) rows * h);
+        final FloatPointer midN = ws.nat(Workspace.N_INTERMEDIATE, (long) rows * inter);
+        final FloatPointer yN = ws.nat(Workspace.N_OUTPUT, (long) rows * h);
+        final float[] mid = ws.arr(Workspace.INTERMEDIATE, rows * inter);
+        final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
+        NativeGemm.put(aN, 0, a, rows * h);
+        NativeGemm.gemm(rows, inter, h, aN, h, false, layer.intermediate().weightT(), inter, 0f, midN, inter);
+        NativeGemm.get(midN, 0, mid, rows * inter);
+        Kernels.biasActivate(mid, rows, inter, layer.intermediate().bias(), config.hiddenAct(), ws.kernels);
+        NativeGemm.put(midN, 0, mid, rows * inter);
+        NativeGemm.gemm(rows, h, inter, midN, inter, false, layer.output().weightT(), h, 0f, yN, h);
+        NativeGemm.get(yN, 0, y, rows * h);
+        Kernels.addLayerNorm(y, layer.output().bias(), a, x, rows, h, layer.outputNorm().gamma(),
+                layer.outputNorm().beta(), config.layerNormEps());
     }
 }

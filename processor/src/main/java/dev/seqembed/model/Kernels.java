@@ -285,10 +285,10 @@ final class Kernels {
         return m;
     }
 
-    /** Mean of the rows of a [rows, cols] block (double accumulation). */
-    static float[] meanRows(final float[] a, final int rows, final int cols) {
+    /** Mean of rows [from, from + rows) of a row-major matrix with {@code cols} columns (double accumulation). */
+    static float[] meanRows(final float[] a, final int from, final int rows, final int cols) {
         final double[] s = new double[cols];
-        for (int r = 0; r < rows; r++) {
+        for (int r = from; r < from + rows; r++) {
             for (int j = 0; j < cols; j++) {
                 s[j] += a[r * cols + j];
             }

@@ -61,6 +61,17 @@ final class NativeGemm {
                 m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
     }
 
+    /**
+     * y[rows, out] = x[rows, in] W^T + bias for a linear layer whose weight is stored pre-transposed
+     * [in, out]: the bias is pre-filled into y and the gemm accumulates onto it (beta = 1).
+     */
+    static void linear(final int rows, final FloatPointer x, final FloatPointer weightT, final float[] bias,
+                       final int in, final FloatPointer y) {
+        final int out = bias.length;
+        fillRows(y, bias, rows);
+        gemm(rows, out, in, x, in, false, weightT, out, 1f, y, out);
+    }
+
     /** Copies a[0, n) into native {@code p} at {@code offset}. */
     static void put(final FloatPointer p, final long offset, final float[] a, final int n) {
         at(p, offset).put(a, 0, n);
