@@ -35,6 +35,8 @@ public final class SeqembedConfig {
     public static final String DENSE_MODEL = "dense.model";
     public static final String DENSE_BATCH_MAX_WINDOWS = "dense.batch.max-windows";
     public static final String DENSE_BATCH_MAX_WAIT_MS = "dense.batch.max-wait-ms";
+    public static final String ATTENTION_BATCH_MAX_TOKENS = "attention.batch.max-tokens";
+    public static final String ATTENTION_BATCH_MAX_WAIT_MS = "attention.batch.max-wait-ms";
 
     public static final String ATTENTION_MODEL = "attention.model";
     public static final String ATTENTION_MODE = "attention.mode";
@@ -72,6 +74,10 @@ public final class SeqembedConfig {
         d.put(TOPIC_CREATE, "true");
         d.put(DENSE_BATCH_MAX_WINDOWS, "64");
         d.put(DENSE_BATCH_MAX_WAIT_MS, "20");
+        // Encoder-mode micro-batch: complete sequences that arrive together share one packed forward. 2048
+        // tokens is where the projections' GEMMs stop gaining (MiniLM shapes); a lone sequence waits <= 10 ms.
+        d.put(ATTENTION_BATCH_MAX_TOKENS, "2048");
+        d.put(ATTENTION_BATCH_MAX_WAIT_MS, "10");
         d.put(ATTENTION_MODE, "encoder");
         d.put(ATTENTION_POOLING, "mean");
         d.put(ATTENTION_NORMALIZE, "true");
@@ -192,6 +198,16 @@ public final class SeqembedConfig {
 
     public long denseBatchMaxWaitMs() {
         return longValue(DENSE_BATCH_MAX_WAIT_MS, 1);
+    }
+
+    /** Encoder mode: a micro-batch of complete sequences flushes at this many tokens (1 = one per forward). */
+    public int attentionBatchMaxTokens() {
+        return intValue(ATTENTION_BATCH_MAX_TOKENS, 1);
+    }
+
+    /** Encoder mode: a micro-batch flushes once its oldest sequence has waited this long. */
+    public long attentionBatchMaxWaitMs() {
+        return longValue(ATTENTION_BATCH_MAX_WAIT_MS, 0);
     }
 
     public AttentionMode attentionMode() {

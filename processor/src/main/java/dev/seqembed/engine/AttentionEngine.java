@@ -1,5 +1,8 @@
 package dev.seqembed.engine;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import dev.seqembed.avro.ComputeMetrics;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.EmbeddingPath;
@@ -35,6 +38,15 @@ public final class AttentionEngine {
         this.clock = clock;
     }
 
+    /**
+     * A complete sequence waiting for the encoder.
+     *
+     * @param stateBytes bytes the sequence's buffer held when it was computed
+     * @param ingestMs when the record that completed the sequence was ingested (its timestamp)
+     */
+    public record Pending(String sequenceId, int[] tokens, long ingestMs, long stateBytes) {
+    }
+
     public BertModel model() {
         return model;
     }
@@ -46,13 +58,38 @@ public final class AttentionEngine {
      * @param ingestMs when the record that completed the sequence was ingested (its timestamp)
      */
     public Embedding encode(final String sequenceId, final int[] tokens, final long ingestMs, final long stateBytes) {
+        return encodeBatch(List.of(new Pending(sequenceId, tokens, ingestMs, stateBytes))).get(0);
+    }
+
+    /**
+     * Encoder mode for a micro-batch: every sequence in one packed forward (SPEC §8), results in input order.
+     * Each record carries the batch's size and tokens and its share of the batch's compute time in proportion
+     * to its FLOPs (a long sequence costs more than a short one in the same GEMMs).
+     */
+    public List<Embedding> encodeBatch(final List<Pending> batch) {
+        final int n = batch.size();
+        final int[][] tokens = new int[n][];
+        long flops = 0;
+        int batchTokens = 0;
+        for (int k = 0; k < n; k++) {
+            tokens[k] = batch.get(k).tokens();
+            batchTokens += tokens[k].length;
+            flops += model.config().flops(tokens[k].length, tokens[k].length);
+        }
         final long startMs = clock.millis();
         final long t0 = System.nanoTime();
-        final float[] vector = model.encode(tokens, pooling, normalize);
+        final float[][] vectors = model.encodeBatch(tokens, pooling, normalize);
         final long nanos = System.nanoTime() - t0;
-        final int n = tokens.length;
-        return embedding(sequenceId, 0, 0, n, true, vector, metrics(model.config().flops(n, n), nanos, n, n,
-                stateBytes, startMs, ingestMs, 0));
+        final List<Embedding> out = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) {
+            final Pending p = batch.get(k);
+            final int len = tokens[k].length;
+            final long f = model.config().flops(len, len);
+            final long share = flops == 0 ? nanos / n : Math.round((double) nanos * f / flops);
+            out.add(embedding(p.sequenceId(), 0, 0, len, true, vectors[k], metrics(f, share, n, batchTokens, len,
+                    p.stateBytes(), startMs, p.ingestMs(), 0)));
+        }
+        return out;
     }
 
     /**
@@ -71,17 +108,17 @@ public final class AttentionEngine {
         final long nanos = System.nanoTime() - t0;
         final int total = start + chunk.length;
         return embedding(sequenceId, chunkIndex, start, chunk.length, last, vector,
-                metrics(chunk.length == 0 ? 0 : model.config().flops(chunk.length, total), nanos, chunk.length,
+                metrics(chunk.length == 0 ? 0 : model.config().flops(chunk.length, total), nanos, 1, chunk.length,
                         total, cache.sizeBytes(), startMs, ingestMs, start));
     }
 
-    private ComputeMetrics metrics(final long flops, final long nanos, final int batchTokens, final int sequenceLength,
-                                   final long stateBytes, final long startMs, final long ingestMs,
+    private ComputeMetrics metrics(final long flops, final long nanos, final int batchSize, final int batchTokens,
+                                   final int sequenceLength, final long stateBytes, final long startMs, final long ingestMs,
                                    final int cacheHits) {
         return ComputeMetrics.newBuilder()
                 .setFlops(flops)
                 .setComputeNanos(nanos)
-                .setBatchSize(1)
+                .setBatchSize(batchSize)
                 .setBatchTokens(batchTokens)
                 .setPaddedTokens(0)
                 .setSequenceLength(sequenceLength)

@@ -1,14 +1,21 @@
 package dev.seqembed.processor;
 
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
@@ -18,25 +25,52 @@ import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.state.ReadySequence;
 import dev.seqembed.state.TokenBuffer;
 
 /**
  * Attention in {@code encoder} mode: buffers a sequence's chunks in a changelogged store until its
- * {@code last} chunk, then runs one bidirectional forward over the whole sequence.
+ * {@code last} chunk; complete sequences then wait in a micro-batch (a second changelogged store, in arrival
+ * order) and every sequence in it goes through one packed forward: the per-token GEMMs run over the rows of
+ * all of them, attention per sequence, no padding (SPEC §8, issue 7). The batch flushes when it holds
+ * {@code attention.batch.max-tokens} tokens or when its oldest sequence has waited
+ * {@code attention.batch.max-wait-ms} (wall-clock punctuator): under load, sequences that complete together
+ * share a forward; alone, one waits at most the wait bound.
  */
 public final class AttentionEncoder extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
     public static final String STORE = "attention-buffer";
+    /** Complete sequences waiting for the next packed forward, keyed by arrival number (big-endian). */
+    public static final String READY_STORE = "attention-ready";
 
     private final AttentionEngine.Factory engines;
     private final int maxPositions;
+    private final Batching batching;
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private KeyValueStore<String, TokenBuffer> store;
+    private KeyValueStore<byte[], ReadySequence> ready;
+    private long nextReady;
+    /** Key of the oldest waiting sequence: flushes seek here, past the tombstones of earlier batches. */
+    private long firstReady;
+    private int readyTokens;
+    private int readyCount;
+    private long oldestReadyAtMs;
 
-    AttentionEncoder(final AttentionEngine.Factory engines, final int maxPositions, final Telemetry telemetry) {
+    /**
+     * When a micro-batch flushes.
+     *
+     * @param maxTokens flush once the waiting sequences hold this many tokens (1 = no batching)
+     * @param maxWaitMs flush once the oldest waiting sequence has waited this long
+     */
+    public record Batching(int maxTokens, long maxWaitMs) {
+    }
+
+    AttentionEncoder(final AttentionEngine.Factory engines, final int maxPositions, final Batching batching,
+                     final Telemetry telemetry) {
         this.engines = engines;
         this.maxPositions = maxPositions;
+        this.batching = batching;
         this.telemetry = telemetry;
     }
 
@@ -46,17 +80,20 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
      * @param maxPositions tokens beyond this are dropped (truncation; the validator rejects instead when asked to)
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
-            final AttentionEngine.Factory engines, final int maxPositions, final Telemetry telemetry) {
+            final AttentionEngine.Factory engines, final int maxPositions, final Batching batching,
+            final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {
-                return new AttentionEncoder(engines, maxPositions, telemetry);
+                return new AttentionEncoder(engines, maxPositions, batching, telemetry);
             }
 
             @Override
             public Set<StoreBuilder<?>> stores() {
                 return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                        Serdes.String(), TokenBuffer.SERDE));
+                                Serdes.String(), TokenBuffer.SERDE),
+                        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(READY_STORE),
+                                Serdes.ByteArray(), ReadySequence.SERDE));
             }
         };
     }
@@ -65,7 +102,29 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     public void init(final ProcessorContext<String, Embedding> context) {
         super.init(context);
         store = context.getStateStore(STORE);
+        ready = context.getStateStore(READY_STORE);
         engine = engines.create(context::currentSystemTimeMs);
+        // After a restart the ready store may hold a batch: continue its numbering and flush it soon.
+        try (KeyValueIterator<byte[], ReadySequence> it = ready.all()) {
+            while (it.hasNext()) {
+                final KeyValue<byte[], ReadySequence> kv = it.next();
+                final long key = ByteBuffer.wrap(kv.key).getLong();
+                firstReady = readyCount == 0 ? key : Math.min(firstReady, key);
+                nextReady = Math.max(nextReady, key + 1);
+                readyCount++;
+                readyTokens += kv.value.tokens().length;
+            }
+        }
+        if (readyCount == 0) {
+            firstReady = nextReady;
+        }
+        oldestReadyAtMs = context.currentSystemTimeMs();
+        context.schedule(Duration.ofMillis(Math.max(1, batching.maxWaitMs())), PunctuationType.WALL_CLOCK_TIME,
+                now -> {
+                    if (readyCount > 0 && now - oldestReadyAtMs >= batching.maxWaitMs()) {
+                        flush();
+                    }
+                });
     }
 
     @Override
@@ -90,8 +149,46 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
             return;
         }
         store.delete(id);
-        final Embedding e = engine.encode(id, tokens, record.timestamp(), TokenBuffer.sizeBytes(tokens.length));
-        telemetry.embedding(e);
-        context().forward(new Record<>(id, e, record.timestamp()));
+        if (readyCount == 0) {
+            oldestReadyAtMs = context().currentSystemTimeMs();
+        }
+        ready.put(key(nextReady++), new ReadySequence(id, tokens, record.timestamp()));
+        readyCount++;
+        readyTokens += tokens.length;
+        if (readyTokens >= batching.maxTokens()) {
+            flush();
+        }
+    }
+
+    private void flush() {
+        final List<KeyValue<byte[], ReadySequence>> batch = new ArrayList<>(readyCount);
+        // A range from the oldest live key, not all(): a scan from the start would step over the tombstones of
+        // every earlier batch.
+        try (KeyValueIterator<byte[], ReadySequence> it = ready.range(key(firstReady), key(nextReady - 1))) {
+            while (it.hasNext()) {
+                batch.add(it.next());
+            }
+        }
+        final List<AttentionEngine.Pending> pending = new ArrayList<>(batch.size());
+        for (final KeyValue<byte[], ReadySequence> kv : batch) {
+            final ReadySequence r = kv.value;
+            pending.add(new AttentionEngine.Pending(r.sequenceId(), r.tokens(), r.timestampMs(),
+                    TokenBuffer.sizeBytes(r.tokens().length)));
+        }
+        final List<Embedding> embeddings = engine.encodeBatch(pending);
+        for (int i = 0; i < batch.size(); i++) {
+            final Embedding e = embeddings.get(i);
+            telemetry.embedding(e);
+            context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
+            ready.delete(batch.get(i).key);
+        }
+        readyCount = 0;
+        readyTokens = 0;
+        firstReady = nextReady;
+    }
+
+    /** Big-endian, so the store's byte order is arrival order. */
+    private static byte[] key(final long sequence) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(sequence).array();
     }
 }

@@ -86,7 +86,9 @@ public final class SeqembedTopology {
         t.addProcessor("attention", config.attentionMode() == AttentionMode.CAUSAL
                 ? AttentionCausal.supplier(engines, positions, AttentionCausal.blockTokens(bert.numHiddenLayers(),
                         bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
-                : AttentionEncoder.supplier(engines, positions, telemetry), "attention-chunks-in");
+                : AttentionEncoder.supplier(engines, positions, new AttentionEncoder.Batching(
+                        config.attentionBatchMaxTokens(), config.attentionBatchMaxWaitMs()), telemetry),
+                "attention-chunks-in");
         t.addSink("attention-out", config.topicEmbeddingsAttention(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "attention");
         return t;

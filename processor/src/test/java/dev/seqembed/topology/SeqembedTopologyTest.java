@@ -122,10 +122,10 @@ class SeqembedTopologyTest {
         final int[] seq = tokens(23, 5);
         fx.send(chunk("e", 0, Arrays.copyOfRange(seq, 0, 10), false));
         fx.send(chunk("e", 1, Arrays.copyOfRange(seq, 10, 20), false));
-        assertThat(fx.attention.isEmpty()).isTrue();
+        assertThat(fx.attentionOut()).isEmpty();
         assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("e")).isNotNull();
         fx.send(chunk("e", 2, Arrays.copyOfRange(seq, 20, 23), true));
-        final List<Embedding> out = fx.attention.readValuesToList();
+        final List<Embedding> out = fx.attentionOut();
         assertThat(out).hasSize(1);
         final Embedding e = out.get(0);
         assertThat(e.getIndex()).isZero();
@@ -136,6 +136,41 @@ class SeqembedTopologyTest {
         assertThat(e.getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(23, 23));
         assertThat(e.getMetrics().getCacheHitTokens()).isZero();
         assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("e")).isNull();
+    }
+
+    @Test
+    void encoderSequencesCompletingTogetherShareOnePackedForward() {
+        fixture(Map.of("attention.batch.max-tokens", "1000", "attention.batch.max-wait-ms", "50"));
+        final int[][] seqs = {tokens(7, 1), tokens(30, 2), tokens(12, 3)};
+        for (int k = 0; k < seqs.length; k++) {
+            fx.send(chunk("b" + k, 0, seqs[k], true));
+        }
+        // below the token budget and before the wait bound: still waiting, in the changelogged ready store
+        assertThat(fx.attention.isEmpty()).isTrue();
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.READY_STORE).approximateNumEntries())
+                .isEqualTo(3);
+        final List<Embedding> out = fx.attentionOut();
+        assertThat(out).extracting(Embedding::getSequenceId).containsExactly("b0", "b1", "b2");
+        for (int k = 0; k < seqs.length; k++) {
+            final Embedding e = out.get(k);
+            assertThat(e.getMetrics().getBatchSize()).isEqualTo(3);
+            assertThat(e.getMetrics().getBatchTokens()).isEqualTo(49);
+            assertThat(e.getLength()).isEqualTo(seqs[k].length);
+            assertThat(e.getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(seqs[k].length, seqs[k].length));
+            assertClose(Vectors.toArray(e.getVector()), models.attention().encode(seqs[k], Pooling.MEAN, true), 1e-5f);
+        }
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.READY_STORE).approximateNumEntries()).isZero();
+    }
+
+    @Test
+    void encoderBatchFlushesAtOnceWhenItReachesTheTokenBudget() {
+        fixture(Map.of("attention.batch.max-tokens", "40", "attention.batch.max-wait-ms", "60000"));
+        fx.send(chunk("p", 0, tokens(25, 1), true));
+        assertThat(fx.attention.isEmpty()).isTrue();
+        fx.send(chunk("q", 0, tokens(15, 2), true)); // 25 + 15 = 40 tokens: flush without waiting
+        final List<Embedding> out = fx.attention.readValuesToList();
+        assertThat(out).extracting(Embedding::getSequenceId).containsExactly("p", "q");
+        assertThat(out).allSatisfy(e -> assertThat(e.getMetrics().getBatchTokens()).isEqualTo(40));
     }
 
     @Test
@@ -159,7 +194,7 @@ class SeqembedTopologyTest {
                 assertThat(a).hasNumberOfRows(12);
             }
         }
-        final List<Embedding> out = fx.attention.readValuesToList();
+        final List<Embedding> out = fx.attentionOut();
         assertThat(out).hasSize(4);
         final BertModel bert = models.attention();
         for (int i = 0; i < out.size(); i++) {
@@ -188,7 +223,7 @@ class SeqembedTopologyTest {
         final int[] seq = tokens(9, 2);
         fx.send(chunk("m", 0, seq, false));
         fx.send(chunk("m", 1, new int[0], true));
-        final List<Embedding> out = fx.attention.readValuesToList();
+        final List<Embedding> out = fx.attentionOut();
         assertThat(out).hasSize(2);
         assertThat(out.get(1).getFinal$()).isTrue();
         assertThat(out.get(1).getLength()).isZero();
@@ -229,7 +264,7 @@ class SeqembedTopologyTest {
         expectDlq("STATE_LIMIT", "big", null);
         assertThat(fx.dlq.isEmpty()).isTrue();
         // The good sequences came through both paths: "ok" and "dup" (5 tokens = 2 windows each... by count).
-        final List<Embedding> attention = fx.attention.readValuesToList();
+        final List<Embedding> attention = fx.attentionOut();
         assertThat(attention).extracting(Embedding::getSequenceId).containsExactly("ok", "dup");
         assertThat(fx.denseOut()).extracting(Embedding::getSequenceId).containsOnly("ok", "dup");
         assertThat(fx.telemetry.registry().find("seqembed.dlq").tag("reason", "TOKEN_OUT_OF_RANGE").counter().count())
@@ -245,7 +280,7 @@ class SeqembedTopologyTest {
         expectDlq("SEQUENCE_TOO_LONG", "x", null);
         assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE).get("x")).isNull();
         assertThat(fx.driver.getKeyValueStore(WindowAssembler.STORE).get("x")).isNull();
-        assertThat(fx.attention.isEmpty()).isTrue();
+        assertThat(fx.attentionOut()).isEmpty();
     }
 
     @Test
@@ -254,7 +289,7 @@ class SeqembedTopologyTest {
         final int[] seq = tokens(70, 0);
         fx.send(chunk("t", 0, seq, true));
         assertThat(fx.dlq.isEmpty()).isTrue();
-        final Embedding e = fx.attention.readValue();
+        final Embedding e = fx.attentionOut().get(0);
         assertThat(e.getLength()).isEqualTo(64);
         assertClose(Vectors.toArray(e.getVector()),
                 models.attention().encode(Arrays.copyOf(seq, 64), Pooling.MEAN, true), 1e-6f);

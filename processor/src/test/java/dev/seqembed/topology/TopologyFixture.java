@@ -90,6 +90,12 @@ final class TopologyFixture implements AutoCloseable {
         return dense.readValuesToList();
     }
 
+    /** Attention embeddings so far, after letting an encoder micro-batch's wait run out. */
+    List<Embedding> attentionOut() {
+        advance(Duration.ofMillis(config.attentionBatchMaxWaitMs() + 1));
+        return attention.readValuesToList();
+    }
+
     /** Carries what the ingest topology wrote to the chunks topic over to the attention topology. */
     private void pumpChunks() {
         for (final TestRecord<String, TokenChunk> r : chunksOut.readRecordsToList()) {
