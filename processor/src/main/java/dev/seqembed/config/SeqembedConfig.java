@@ -45,6 +45,11 @@ public final class SeqembedConfig {
     public static final String ATTENTION_OVERFLOW = "attention.overflow";
     public static final String ATTENTION_KV_BLOCK_BYTES = "attention.kv-block-bytes";
 
+    /** Whether {@code run} watches its model directories and swaps in changed models (SPEC §10.5). */
+    public static final String MODELS_WATCH = "models.watch";
+    /** How often the model directories are checked for a change. */
+    public static final String MODELS_WATCH_INTERVAL_MS = "models.watch-interval-ms";
+
     public static final String STATE_IDLE_TIMEOUT_MS = "state.idle-timeout";
     public static final String STATE_MAX_BYTES = "state.max-bytes-per-sequence";
 
@@ -84,6 +89,8 @@ public final class SeqembedConfig {
         d.put(ATTENTION_OVERFLOW, "reject");
         // Causal KV caches are stored in blocks of about this size: far below the 1 MB record limit.
         d.put(ATTENTION_KV_BLOCK_BYTES, String.valueOf(256L << 10));
+        d.put(MODELS_WATCH, "true");
+        d.put(MODELS_WATCH_INTERVAL_MS, "5000");
         d.put(STATE_IDLE_TIMEOUT_MS, String.valueOf(Duration.ofMinutes(30).toMillis()));
         d.put(STATE_MAX_BYTES, String.valueOf(64L << 20));
         d.put(HTTP_PORT, "8080");
@@ -238,6 +245,14 @@ public final class SeqembedConfig {
         return longValue(ATTENTION_KV_BLOCK_BYTES, 1);
     }
 
+    public boolean modelsWatch() {
+        return booleanValue(MODELS_WATCH);
+    }
+
+    public long modelsWatchIntervalMs() {
+        return longValue(MODELS_WATCH_INTERVAL_MS, 1);
+    }
+
     public long stateIdleTimeoutMs() {
         return longValue(STATE_IDLE_TIMEOUT_MS, 1);
     }
@@ -283,7 +298,7 @@ public final class SeqembedConfig {
         // Other "topic." keys are Kafka Streams' own settings for its internal topics (StreamsConfig.TOPIC_PREFIX).
         return OWN_TOPIC_KEYS.contains(key) || key.startsWith("dense.") || key.startsWith("attention.")
                 || key.equals(STATE_IDLE_TIMEOUT_MS) || key.equals(STATE_MAX_BYTES)
-                || key.startsWith("http.") || key.startsWith("native.")
+                || key.startsWith("http.") || key.startsWith("native.") || key.startsWith("models.")
                 || key.startsWith("demo.");
     }
 

@@ -215,9 +215,9 @@ public final class BertModel {
         return sha256;
     }
 
-    /** An empty cache for {@link #appendCausal}. */
+    /** An empty cache for {@link #appendCausal}, stamped with this model's SHA-256. */
     public KvCache newCache() {
-        return new KvCache(config.numHiddenLayers(), config.hiddenSize());
+        return new KvCache(config.numHiddenLayers(), config.hiddenSize(), sha256);
     }
 
     /** Encoder mode: one bidirectional forward over all tokens, pooled, optionally L2-normalised. */
@@ -279,6 +279,11 @@ public final class BertModel {
             if (cache.layers() != config.numHiddenLayers() || cache.hidden() != config.hiddenSize()) {
                 throw new IllegalArgumentException("cache is for " + cache.layers() + " layers x " + cache.hidden()
                         + " hidden, model has " + config.numHiddenLayers() + " x " + config.hiddenSize());
+            }
+            // Keys and values of another model's weights would give a plausible but wrong vector: refuse them.
+            if (cache.modelSha256() != null && !cache.modelSha256().equals(sha256)) {
+                throw new IllegalArgumentException("cache was built by model " + cache.modelSha256()
+                        + ", not by this model " + sha256);
             }
             if (!seen.add(cache)) {
                 throw new IllegalArgumentException("one cache twice in a batch");

@@ -3,6 +3,7 @@ package dev.seqembed.model;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.HexFormat;
 
 /**
  * The causal-mode state of one sequence: every layer's keys and values for the tokens seen so far,
@@ -13,6 +14,10 @@ import java.util.Arrays;
  * int hidden, int length; then per layer K [length*hidden] and V [length*hidden] floats; then the
  * pooled sum [hidden] and the first-token state [hidden] floats. No Java serialization.
  *
+ * <p>A cache remembers the SHA-256 of the model that built it ({@link #modelSha256()}, SPEC §10.5): keys and
+ * values are only meaningful to that model. The block form's header carries it (header version 2); the whole
+ * form ({@link #toBytes()}) does not.
+ *
  * <p>Not thread-safe: one cache belongs to one sequence, which one stream thread processes at a time.
  */
 public final class KvCache {
@@ -20,6 +25,9 @@ public final class KvCache {
     static final int MAGIC = 0x564B4553;
     static final int VERSION = 1;
     static final int HEADER_BYTES = 20;
+    /** Version of the block form's header: 2 adds the model's SHA-256 (32 raw bytes) after the length. */
+    static final int HEADER_VERSION = 2;
+    static final int SHA256_BYTES = 32;
 
     private final int layers;
     private final int hidden;
@@ -28,8 +36,13 @@ public final class KvCache {
     private final float[][] values;
     private final float[] sum;
     private final float[] first;
+    private final String modelSha256;
 
     KvCache(final int layers, final int hidden) {
+        this(layers, hidden, null);
+    }
+
+    KvCache(final int layers, final int hidden, final String modelSha256) {
         if (layers <= 0 || hidden <= 0) {
             throw new IllegalArgumentException("layers and hidden must be > 0, got " + layers + ", " + hidden);
         }
@@ -39,6 +52,12 @@ public final class KvCache {
         this.values = new float[layers][0];
         this.sum = new float[hidden];
         this.first = new float[hidden];
+        this.modelSha256 = modelSha256;
+    }
+
+    /** Hex SHA-256 of the model that built this cache; null when unknown (a header written before version 2). */
+    public String modelSha256() {
+        return modelSha256;
     }
 
     /** Tokens cached so far, which is also the position of the next token. */
@@ -63,7 +82,7 @@ public final class KvCache {
 
     /** An independent copy. */
     public KvCache copy() {
-        final KvCache c = new KvCache(layers, hidden);
+        final KvCache c = new KvCache(layers, hidden, modelSha256);
         c.length = length;
         for (int l = 0; l < layers; l++) {
             c.keys[l] = Arrays.copyOf(keys[l], length * hidden);
@@ -184,13 +203,16 @@ public final class KvCache {
     static final int BLOCK_MAGIC = 0x424B4553;
 
     /**
-     * The small part of the cache that changes with every chunk: length and pooling state. Little-endian: int
-     * magic {@code "SEKH"}, int version, int layers, int hidden, int length, then sum [hidden] and first-token
-     * state [hidden] floats.
+     * The small part of the cache that changes with every chunk: length, model and pooling state. Little-endian:
+     * int magic {@code "SEKH"}, int version (2), int layers, int hidden, int length, the model's SHA-256 as 32
+     * raw bytes (zeros when unknown), then sum [hidden] and first-token state [hidden] floats. Version 1 had
+     * no SHA-256; it is still read, with an unknown model.
      */
     public byte[] headerBytes() {
-        final ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES + 8 * hidden).order(ByteOrder.LITTLE_ENDIAN);
-        buf.putInt(HEADER_MAGIC).putInt(VERSION).putInt(layers).putInt(hidden).putInt(length);
+        final ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES + SHA256_BYTES + 8 * hidden)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        buf.putInt(HEADER_MAGIC).putInt(HEADER_VERSION).putInt(layers).putInt(hidden).putInt(length);
+        buf.put(modelSha256 == null ? new byte[SHA256_BYTES] : HexFormat.of().parseHex(modelSha256));
         buf.asFloatBuffer().put(sum).put(first);
         return buf.array();
     }
@@ -224,17 +246,23 @@ public final class KvCache {
             throw new IllegalArgumentException("KV cache header too short");
         }
         final ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-        if (h.getInt() != HEADER_MAGIC || h.getInt() != VERSION) {
-            throw new IllegalArgumentException("not a KV cache header of version " + VERSION);
+        final int magic = h.getInt();
+        final int version = h.getInt();
+        if (magic != HEADER_MAGIC || (version != 1 && version != HEADER_VERSION)) {
+            throw new IllegalArgumentException("not a KV cache header of version 1 or " + HEADER_VERSION);
         }
         final int layers = h.getInt();
         final int hidden = h.getInt();
         final int length = h.getInt();
-        if (layers <= 0 || hidden <= 0 || length < 0 || header.length != HEADER_BYTES + 8 * hidden) {
+        final int shaBytes = version == 1 ? 0 : SHA256_BYTES;
+        if (layers <= 0 || hidden <= 0 || length < 0 || header.length != HEADER_BYTES + shaBytes + 8L * hidden) {
             throw new IllegalArgumentException("corrupt KV cache header: layers " + layers + ", hidden " + hidden
                     + ", length " + length + ", " + header.length + " bytes");
         }
-        final KvCache c = new KvCache(layers, hidden);
+        final byte[] sha = new byte[shaBytes];
+        h.get(sha);
+        final KvCache c = new KvCache(layers, hidden, shaBytes == 0 || Arrays.equals(sha, new byte[shaBytes]) ? null
+                : HexFormat.of().formatHex(sha));
         h.asFloatBuffer().get(c.sum).get(c.first);
         for (int l = 0; l < layers; l++) {
             c.keys[l] = new float[length * hidden];

@@ -1,6 +1,9 @@
 package dev.seqembed.state;
 
 import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
 import java.util.function.Function;
 
 import org.apache.kafka.common.errors.SerializationException;
@@ -19,11 +22,26 @@ public final class StateSerde<T> implements Serde<T> {
     private final byte version;
     private final Function<T, ByteBuffer> writer;
     private final Function<ByteBuffer, T> reader;
+    /** Readers of earlier formats still found in changelogs written by an earlier release. */
+    private final Map<Byte, Function<ByteBuffer, T>> olderReaders;
 
     public StateSerde(final int version, final Function<T, ByteBuffer> writer, final Function<ByteBuffer, T> reader) {
+        this(version, writer, reader, Map.of());
+    }
+
+    private StateSerde(final int version, final Function<T, ByteBuffer> writer, final Function<ByteBuffer, T> reader,
+                       final Map<Byte, Function<ByteBuffer, T>> olderReaders) {
         this.version = (byte) version;
         this.writer = writer;
         this.reader = reader;
+        this.olderReaders = Map.copyOf(olderReaders);
+    }
+
+    /** A copy that also reads format {@code olderVersion} (written by an earlier release) with {@code older}. */
+    public StateSerde<T> alsoReading(final int olderVersion, final Function<ByteBuffer, T> older) {
+        final Map<Byte, Function<ByteBuffer, T>> readers = new HashMap<>(olderReaders);
+        readers.put((byte) olderVersion, older);
+        return new StateSerde<>(version, writer, reader, readers);
     }
 
     @Override
@@ -46,11 +64,14 @@ public final class StateSerde<T> implements Serde<T> {
             if (data == null) {
                 return null;
             }
-            if (data.length == 0 || data[0] != version) {
+            final Function<ByteBuffer, T> read = data.length == 0 ? null
+                    : data[0] == version ? reader : olderReaders.get(data[0]);
+            if (read == null) {
                 throw new SerializationException("state in " + topic + " has format "
-                        + (data.length == 0 ? "none" : data[0]) + ", this release reads format " + version);
+                        + (data.length == 0 ? "none" : data[0]) + ", this release reads format " + version
+                        + (olderReaders.isEmpty() ? "" : " and " + olderReaders.keySet()));
             }
-            return reader.apply(ByteBuffer.wrap(data, 1, data.length - 1).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+            return read.apply(ByteBuffer.wrap(data, 1, data.length - 1).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN));
         };
     }
 
@@ -65,6 +86,26 @@ public final class StateSerde<T> implements Serde<T> {
         for (final int v : values) {
             buf.putInt(v);
         }
+    }
+
+    /** Bytes of {@link #putSha256}. */
+    public static final int SHA256_BYTES = 32;
+
+    /** Writes a hex SHA-256 as its 32 raw bytes; null (unknown) as 32 zero bytes. */
+    public static void putSha256(final ByteBuffer buf, final String hex) {
+        buf.put(hex == null ? new byte[SHA256_BYTES] : HexFormat.of().parseHex(hex));
+    }
+
+    /** Reads {@link #putSha256}: the hex digest, or null for the all-zero "unknown". */
+    public static String getSha256(final ByteBuffer buf) {
+        final byte[] raw = new byte[SHA256_BYTES];
+        buf.get(raw);
+        for (final byte b : raw) {
+            if (b != 0) {
+                return HexFormat.of().formatHex(raw);
+            }
+        }
+        return null;
     }
 
     /** Reads an int array written by {@link #putInts}. */

@@ -102,6 +102,18 @@ class BertModelTest {
     }
 
     @Test
+    void aCacheBuiltByAnotherModelOfTheSameShapeIsRefused() throws IOException {
+        final BertModel other = BertModel.load(Fixtures.writeBert(tmp.resolve("other"), C,
+                Fixtures.bertTensors(C, 22, 0.2, "")));
+        final KvCache cache = other.newCache();
+        other.appendCausal(cache, Fixtures.tokens(3, 4, C.vocabSize()), Pooling.MEAN, true);
+        assertThat(cache.modelSha256()).isEqualTo(other.sha256()).isNotEqualTo(model.sha256());
+        assertThatThrownBy(() -> model.appendCausal(cache, Fixtures.tokens(4, 2, C.vocabSize()), Pooling.MEAN, true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(other.sha256());
+        assertThat(cache.length()).isEqualTo(4);
+    }
+
+    @Test
     void causalTokenByTokenEqualsOneChunk() {
         final int[] tokens = Fixtures.tokens(9, 12, C.vocabSize());
         final KvCache one = model.newCache();

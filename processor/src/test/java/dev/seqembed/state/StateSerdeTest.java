@@ -3,6 +3,8 @@ package dev.seqembed.state;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -75,10 +77,46 @@ class StateSerdeTest {
     @Test
     void tokenBufferRoundTripsAndItsSizeIsItsStoredSize() {
         for (final int[] tokens : List.of(new int[0], new int[] {101}, Chunks.tokens(512, 3))) {
-            final byte[] bytes = write(TokenBuffer.SERDE, new TokenBuffer(tokens));
-            assertThat(TokenBuffer.SERDE.deserializer().deserialize(TOPIC, bytes).tokens()).containsExactly(tokens);
+            final byte[] bytes = write(TokenBuffer.SERDE, new TokenBuffer(tokens, bert.sha256()));
+            final TokenBuffer back = TokenBuffer.SERDE.deserializer().deserialize(TOPIC, bytes);
+            assertThat(back.tokens()).containsExactly(tokens);
+            assertThat(back.modelSha256()).isEqualTo(bert.sha256());
             assertThat(TokenBuffer.sizeBytes(tokens.length)).isEqualTo(bytes.length);
         }
+        assertThat(roundTrip(TokenBuffer.SERDE, new TokenBuffer(new int[] {1, 2})).modelSha256()).isNull();
+    }
+
+    @Test
+    void aTokenBufferOfTheEarlierFormatWithoutAModelIsStillReadWithAnUnknownModel() {
+        // Format 1 as the previous release wrote it: version byte, int count, ints; no model.
+        final ByteBuffer v1 = ByteBuffer.allocate(1 + 4 + 8).order(ByteOrder.LITTLE_ENDIAN);
+        v1.put((byte) 1).putInt(2).putInt(101).putInt(7);
+        final TokenBuffer back = TokenBuffer.SERDE.deserializer().deserialize(TOPIC, v1.array());
+        assertThat(back.tokens()).containsExactly(101, 7);
+        assertThat(back.modelSha256()).isNull();
+    }
+
+    @Test
+    void aKvCacheHeaderNamesTheModelThatBuiltIt() {
+        final KvCache cache = bert.newCache();
+        bert.appendCausal(cache, Chunks.tokens(3, 0), Pooling.MEAN, true);
+        final KvCache back = KvCache.fromParts(cache.headerBytes(), List.of(cache.blockBytes(0, 3)));
+        assertThat(back.modelSha256()).isEqualTo(bert.sha256());
+        assertThat(cache.copy().modelSha256()).isEqualTo(bert.sha256());
+    }
+
+    @Test
+    void aKvCacheHeaderOfTheEarlierVersionIsReadWithAnUnknownModel() {
+        final KvCache cache = bert.newCache();
+        bert.appendCausal(cache, Chunks.tokens(3, 0), Pooling.MEAN, true);
+        // Version 1 as the previous release wrote it: the version-2 header without its 32 SHA-256 bytes.
+        final byte[] v2 = cache.headerBytes();
+        final ByteBuffer v1 = ByteBuffer.allocate(v2.length - 32).order(ByteOrder.LITTLE_ENDIAN);
+        v1.put(v2, 0, 20).put(v2, 52, v2.length - 52).putInt(4, 1);
+        final KvCache back = KvCache.fromParts(v1.array(), List.of(cache.blockBytes(0, 3)));
+        assertThat(back.modelSha256()).isNull();
+        assertThat(back.length()).isEqualTo(3);
+        assertThat(back.toBytes()).isEqualTo(cache.toBytes());
     }
 
     @Test
@@ -151,18 +189,20 @@ class StateSerdeTest {
     @MethodSource("serdes")
     void aWrongFormatVersionIsASerializationExceptionNamingBothVersions(final Serde<?> serde) {
         final byte[] bytes = sample(serde);
-        assertThat(bytes[0]).as("format version byte").isEqualTo((byte) 1);
+        // TokenBuffer is at format 2 since it names its model (SPEC §10.5); the others at 1.
+        final int version = serde == TokenBuffer.SERDE ? 2 : 1;
+        assertThat(bytes[0]).as("format version byte").isEqualTo((byte) version);
         final byte[] future = Arrays.copyOf(bytes, bytes.length);
-        future[0] = 2;
+        future[0] = (byte) (version + 1);
         assertThatThrownBy(() -> serde.deserializer().deserialize(TOPIC, future))
                 .isInstanceOf(SerializationException.class)
                 .hasMessageContaining(TOPIC)
-                .hasMessageContaining("format 2")
-                .hasMessageContaining("format 1");
+                .hasMessageContaining("format " + (version + 1))
+                .hasMessageContaining("format " + version);
         assertThatThrownBy(() -> serde.deserializer().deserialize(TOPIC, new byte[0]))
                 .isInstanceOf(SerializationException.class)
                 .hasMessageContaining("none")
-                .hasMessageContaining("format 1");
+                .hasMessageContaining("format " + version);
     }
 
     @ParameterizedTest
