@@ -60,8 +60,10 @@ public final class RunCommand implements Callable<Integer> {
                 : resolved.with(StreamsConfig.STATE_DIR_CONFIG, UserDirs.dataRoot().resolve("state").toString());
         config.attentionMode();
         NativeSetup.forProcessor(config);
-        final Models models = loadModels(config);
-        final SeqembedApp app = SeqembedApp.start(config, models);
+        final SeqembedConfig withModels = withModelDirs(config);
+        final Models models = Models.load(Path.of(withModels.get(SeqembedConfig.DENSE_MODEL)),
+                Path.of(withModels.get(SeqembedConfig.ATTENTION_MODEL)));
+        final SeqembedApp app = SeqembedApp.start(withModels, models);
         final CountDownLatch closed = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             app.close();
@@ -77,13 +79,17 @@ public final class RunCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The configured models, or the built-in defaults for the ones not configured. */
-    static Models loadModels(final SeqembedConfig config) throws java.io.IOException {
+    /**
+     * The config with both model directories set: the configured ones, or the built-in defaults for the ones
+     * not configured (the directories the model watcher then watches).
+     */
+    static SeqembedConfig withModelDirs(final SeqembedConfig config) throws java.io.IOException {
         final String dense = config.get(SeqembedConfig.DENSE_MODEL);
         final String attention = config.get(SeqembedConfig.ATTENTION_MODEL);
         final Path defaults = dense == null || attention == null ? ModelDirs.defaultModels() : null;
-        return Models.load(dense != null ? Path.of(dense) : defaults.resolve("dense"),
-                attention != null ? Path.of(attention) : defaults.resolve("attention"));
+        return config.with(SeqembedConfig.DENSE_MODEL, dense != null ? dense : defaults.resolve("dense").toString())
+                .with(SeqembedConfig.ATTENTION_MODEL,
+                        attention != null ? attention : defaults.resolve("attention").toString());
     }
 
     private static void putIf(final Map<String, String> map, final String key, final Object value) {

@@ -51,6 +51,11 @@ public final class AttentionEngine {
         return model;
     }
 
+    /** This engine, or one with the same settings on {@code other} (a sequence started on another model). */
+    public AttentionEngine on(final BertModel other) {
+        return other == model ? this : new AttentionEngine(other, pooling, normalize, clock);
+    }
+
     /**
      * Encoder mode: one bidirectional forward over the whole sequence.
      *

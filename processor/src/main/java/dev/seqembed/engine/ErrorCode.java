@@ -19,5 +19,7 @@ public enum ErrorCode {
     /** The record key differs from the chunk's sequence_id. */
     KEY_MISMATCH,
     /** The sequence's state would exceed {@code state.max-bytes-per-sequence}. */
-    STATE_LIMIT
+    STATE_LIMIT,
+    /** A causal sequence's KV cache was built by a model that is no longer loaded (SPEC §10.5): closed. */
+    MODEL_CHANGED
 }

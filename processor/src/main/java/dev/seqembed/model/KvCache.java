@@ -237,6 +237,17 @@ public final class KvCache {
         return buf.array();
     }
 
+    /** The model SHA-256 a {@link #headerBytes()} names; null for an unknown model or a version-1 header. */
+    public static String headerModelSha256(final byte[] header) {
+        final ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        if (header.length < HEADER_BYTES + SHA256_BYTES || h.getInt() != HEADER_MAGIC
+                || h.getInt() != HEADER_VERSION) {
+            return null;
+        }
+        final byte[] sha = Arrays.copyOfRange(header, HEADER_BYTES, HEADER_BYTES + SHA256_BYTES);
+        return Arrays.equals(sha, new byte[SHA256_BYTES]) ? null : HexFormat.of().formatHex(sha);
+    }
+
     /**
      * Rebuilds a cache from {@link #headerBytes()} and the {@link #blockBytes} covering [0, length) in order.
      * Gaps, overlaps, a wrong total or corrupt bytes give an IllegalArgumentException.
@@ -259,10 +270,8 @@ public final class KvCache {
             throw new IllegalArgumentException("corrupt KV cache header: layers " + layers + ", hidden " + hidden
                     + ", length " + length + ", " + header.length + " bytes");
         }
-        final byte[] sha = new byte[shaBytes];
-        h.get(sha);
-        final KvCache c = new KvCache(layers, hidden, shaBytes == 0 || Arrays.equals(sha, new byte[shaBytes]) ? null
-                : HexFormat.of().formatHex(sha));
+        h.position(h.position() + shaBytes);
+        final KvCache c = new KvCache(layers, hidden, headerModelSha256(header));
         h.asFloatBuffer().get(c.sum).get(c.first);
         for (int l = 0; l < layers; l++) {
             c.keys[l] = new float[length * hidden];

@@ -1,5 +1,6 @@
 package dev.seqembed.processor;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -13,6 +14,7 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -22,8 +24,12 @@ import org.apache.kafka.streams.state.Stores;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionEngine;
+import dev.seqembed.engine.ErrorCode;
+import dev.seqembed.engine.LiveModels;
+import dev.seqembed.engine.ModelUsage;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.model.BertModel;
 import dev.seqembed.model.KvCache;
 
 /**
@@ -35,24 +41,38 @@ import dev.seqembed.model.KvCache;
  * state): a chunk rewrites only the header, the last partial block and its own new blocks, so the changelog
  * grows linearly with the sequence, and no record approaches the producer's size limit however long the
  * sequence is.
+ *
+ * <p>Model hot swap (SPEC §10.5): a cache is only meaningful to the model that built it, and its header names
+ * that model. A sequence goes on with it while {@link LiveModels} keeps it loaded (new sequences start on the
+ * current one). If that model is no longer loaded (a restart or rebalance since), the sequence is closed and
+ * its chunks are dead-lettered with {@link ErrorCode#MODEL_CHANGED}, this one and the later ones, until its
+ * {@code last} chunk.
  */
 public final class AttentionCausal extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
     public static final String STORE = "attention-kv-cache";
+    /** The child that receives the Embeddings. */
+    public static final String EMBEDDINGS = "attention-out";
+    /** The child that receives {@link SequenceEvent#reject dead letters} ({@link DeadLetterWriter}). */
+    public static final String DEAD_LETTERS = "attention-dead-letters";
 
     private static final String SEP = "\u0000";
     private static final StringSerializer KEYS = new StringSerializer();
 
     private final AttentionEngine.Factory engines;
+    private final LiveModels models;
     private final int maxPositions;
     private final int blockTokens;
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private KeyValueStore<String, byte[]> store;
+    private String owner;
+    private ModelUsage usage;
 
-    AttentionCausal(final AttentionEngine.Factory engines, final int maxPositions, final int blockTokens,
-                    final Telemetry telemetry) {
+    AttentionCausal(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
+                    final int blockTokens, final Telemetry telemetry) {
         this.engines = engines;
+        this.models = models;
         this.maxPositions = maxPositions;
         this.blockTokens = blockTokens;
         this.telemetry = telemetry;
@@ -64,12 +84,12 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
      * @param blockTokens tokens per stored K/V block
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
-            final AttentionEngine.Factory engines, final int maxPositions, final int blockTokens,
-            final Telemetry telemetry) {
+            final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
+            final int blockTokens, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {
-                return new AttentionCausal(engines, maxPositions, blockTokens, telemetry);
+                return new AttentionCausal(engines, models, maxPositions, blockTokens, telemetry);
             }
 
             @Override
@@ -85,6 +105,14 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         super.init(context);
         store = context.getStateStore(STORE);
         engine = engines.create(context::currentSystemTimeMs);
+        owner = STORE + "-" + context.taskId();
+        usage = models.usage(owner);
+        modelsInStore(store).forEach(usage::started);
+    }
+
+    @Override
+    public void close() {
+        models.release(owner);
     }
 
     @Override
@@ -99,12 +127,19 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
         final String id = chunk.getSequenceId();
         final KvCache held = load(store, id);
-        final KvCache cache = held == null ? engine.model().newCache() : held;
+        final byte[] closedOn = held == null ? store.get(closedKey(id)) : null;
+        final BertModel model = held == null ? models.attention() : models.attention(held.modelSha256());
+        if (closedOn != null || model == null) {
+            modelChanged(record, chunk, held, closedOn);
+            return;
+        }
+        final KvCache cache = held == null ? model.newCache() : held;
+        usage.started(id, model.sha256());
         final int before = cache.length();
         final int[] added = Vectors.toIntArray(chunk.getTokens());
         // Truncation (attention.overflow=truncate): positions past the model's last one are dropped.
         final int[] tokens = Arrays.copyOf(added, Math.min(added.length, Math.max(0, maxPositions - before)));
-        final Embedding e = engine.causal(id, cache, chunk.getChunkIndex(), tokens, chunk.getLast(),
+        final Embedding e = engine.on(model).causal(id, cache, chunk.getChunkIndex(), tokens, chunk.getLast(),
                 record.timestamp());
         if (chunk.getLast()) {
             delete(id);
@@ -112,7 +147,67 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
             save(id, cache, before);
         }
         telemetry.embedding(e);
-        context().forward(new Record<>(id, e, record.timestamp()));
+        context().forward(new Record<>(id, e, record.timestamp()), EMBEDDINGS);
+    }
+
+    /**
+     * Closes a sequence whose cache was built by a model that is no longer loaded, or answers a later chunk of
+     * one closed so: the chunk goes to the dead-letter topic; a marker keeps the sequence closed until its last
+     * chunk (without it, the next chunk would start a new cache at position 0).
+     */
+    private void modelChanged(final Record<String, TokenChunk> record, final TokenChunk chunk, final KvCache held,
+                              final byte[] closedOn) {
+        final String id = chunk.getSequenceId();
+        final String builtBy = held == null ? new String(closedOn, StandardCharsets.UTF_8)
+                : held.modelSha256() != null ? held.modelSha256() : "unknown (a cache written before models were named)";
+        delete(id);
+        if (!chunk.getLast()) {
+            store.put(closedKey(id), builtBy.getBytes(StandardCharsets.UTF_8));
+        }
+        final String message = (held != null ? "sequence closed: its KV cache was built by model "
+                : "sequence was closed: its KV cache had been built by model ") + builtBy
+                + ", which is no longer loaded (current " + models.attention().sha256() + ")";
+        final RecordMetadata from = context().recordMetadata().orElse(null);
+        final DeadLetter dl = new DeadLetter(id.getBytes(StandardCharsets.UTF_8),
+                dev.seqembed.serde.RecordSerdes.tokenChunk().encode(chunk), ErrorCode.MODEL_CHANGED, message,
+                from == null ? "" : from.topic(), from == null ? -1 : from.partition(),
+                from == null ? -1 : from.offset());
+        forwardDeadLetter(record.withKey(id).withValue(SequenceEvent.reject(dl)));
+    }
+
+    /** To the dead-letter child, whose input type differs from the Embedding child's. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void forwardDeadLetter(final Record<String, SequenceEvent> record) {
+        ((ProcessorContext) context()).forward(record, DEAD_LETTERS);
+    }
+
+    /**
+     * The model (SHA-256) of every sequence with a cache in the store, one seek per sequence: a scan of all
+     * keys would read every K/V block.
+     */
+    static java.util.Map<String, String> modelsInStore(final KeyValueStore<String, byte[]> store) {
+        final java.util.Map<String, String> out = new java.util.HashMap<>();
+        String from = "";
+        while (true) {
+            final String key;
+            try (KeyValueIterator<String, byte[]> it = store.range(from, null)) {
+                if (!it.hasNext()) {
+                    return out;
+                }
+                key = it.next().key;
+            }
+            final int sep = key.indexOf(SEP);
+            final String id = sep < 0 ? key : key.substring(0, sep);
+            final byte[] header = store.get(headerKey(id));
+            if (header != null) {
+                final String sha = KvCache.headerModelSha256(header);
+                if (sha != null) {
+                    out.put(id, sha);
+                }
+            }
+            // Every key of this sequence starts with id + SEP (char 0): id + char 1 sorts after all of them.
+            from = id + "\u0001";
+        }
     }
 
     /** Writes the header and the blocks that changed since {@code before} tokens. */
@@ -123,7 +218,9 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         store.put(headerKey(id), cache.headerBytes());
     }
 
+    /** Drops everything the sequence holds: its cache, its closed marker, its hold on a model. */
     private void delete(final String id) {
+        usage.ended(id);
         final List<String> keys = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = store.prefixScan(id + SEP, KEYS)) {
             it.forEachRemaining(kv -> keys.add(kv.key));
@@ -162,6 +259,10 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     /** Tokens per stored block so that one block holds about {@code targetBytes} of keys and values. */
     public static int blockTokens(final int layers, final int hidden, final long targetBytes) {
         return (int) Math.max(1, Math.min(1 << 20, targetBytes / (2L * layers * hidden * Float.BYTES)));
+    }
+
+    private static String closedKey(final String id) {
+        return id + SEP + "x";
     }
 
     private static String headerKey(final String id) {

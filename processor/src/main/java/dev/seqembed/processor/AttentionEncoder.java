@@ -4,7 +4,9 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.serialization.Serdes;
@@ -23,8 +25,11 @@ import org.apache.kafka.streams.state.Stores;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionEngine;
+import dev.seqembed.engine.LiveModels;
+import dev.seqembed.engine.ModelUsage;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.model.BertModel;
 import dev.seqembed.state.ReadySequence;
 import dev.seqembed.state.TokenBuffer;
 
@@ -36,6 +41,12 @@ import dev.seqembed.state.TokenBuffer;
  * {@code attention.batch.max-tokens} tokens or when its oldest sequence has waited
  * {@code attention.batch.max-wait-ms} (wall-clock punctuator): under load, sequences that complete together
  * share a forward; alone, one waits at most the wait bound.
+ *
+ * <p>Model hot swap (SPEC §10.5): a sequence's buffer and its ready entry name the model that was current at
+ * its first chunk, and that model embeds it (a batch holding sequences of two models runs one packed forward
+ * per model); {@link LiveModels} keeps the model loaded while such sequences wait. A sequence whose model is no
+ * longer loaded (a restart or rebalance since) holds only tokens, so the current model embeds it, and the
+ * Embedding says so.
  */
 public final class AttentionEncoder extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
@@ -44,6 +55,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     public static final String READY_STORE = "attention-ready";
 
     private final AttentionEngine.Factory engines;
+    private final LiveModels models;
     private final int maxPositions;
     private final Batching batching;
     private final Telemetry telemetry;
@@ -56,6 +68,8 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private int readyTokens;
     private int readyCount;
     private long oldestReadyAtMs;
+    private String owner;
+    private ModelUsage usage;
 
     /**
      * When a micro-batch flushes.
@@ -66,9 +80,10 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     public record Batching(int maxTokens, long maxWaitMs) {
     }
 
-    AttentionEncoder(final AttentionEngine.Factory engines, final int maxPositions, final Batching batching,
-                     final Telemetry telemetry) {
+    AttentionEncoder(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
+                     final Batching batching, final Telemetry telemetry) {
         this.engines = engines;
+        this.models = models;
         this.maxPositions = maxPositions;
         this.batching = batching;
         this.telemetry = telemetry;
@@ -80,12 +95,12 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
      * @param maxPositions tokens beyond this are dropped (truncation; the validator rejects instead when asked to)
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
-            final AttentionEngine.Factory engines, final int maxPositions, final Batching batching,
-            final Telemetry telemetry) {
+            final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
+            final Batching batching, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {
-                return new AttentionEncoder(engines, maxPositions, batching, telemetry);
+                return new AttentionEncoder(engines, models, maxPositions, batching, telemetry);
             }
 
             @Override
@@ -104,10 +119,16 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         store = context.getStateStore(STORE);
         ready = context.getStateStore(READY_STORE);
         engine = engines.create(context::currentSystemTimeMs);
+        owner = STORE + "-" + context.taskId();
+        usage = models.usage(owner);
+        try (KeyValueIterator<String, TokenBuffer> it = store.all()) {
+            it.forEachRemaining(kv -> usage.started(kv.key, kv.value.modelSha256()));
+        }
         // After a restart the ready store may hold a batch: continue its numbering and flush it soon.
         try (KeyValueIterator<byte[], ReadySequence> it = ready.all()) {
             while (it.hasNext()) {
                 final KeyValue<byte[], ReadySequence> kv = it.next();
+                usage.started(kv.value.sequenceId(), kv.value.modelSha256());
                 final long key = ByteBuffer.wrap(kv.key).getLong();
                 firstReady = readyCount == 0 ? key : Math.min(firstReady, key);
                 nextReady = Math.max(nextReady, key + 1);
@@ -128,9 +149,15 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     }
 
     @Override
+    public void close() {
+        models.release(owner);
+    }
+
+    @Override
     public void process(final Record<String, TokenChunk> record) {
         if (record.value() == null) {
             store.delete(record.key());
+            usage.ended(record.key());
         } else {
             apply(record, record.value());
         }
@@ -139,20 +166,23 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
         final String id = chunk.getSequenceId();
         final TokenBuffer held = store.get(id);
+        final String model = modelFor(held == null ? null : held.modelSha256()).sha256();
         final int[] before = held == null ? new int[0] : held.tokens();
         final int[] added = Vectors.toIntArray(chunk.getTokens());
         final int keep = Math.min(added.length, Math.max(0, maxPositions - before.length));
         final int[] tokens = Arrays.copyOf(before, before.length + keep);
         System.arraycopy(added, 0, tokens, before.length, keep);
         if (!chunk.getLast()) {
-            store.put(id, new TokenBuffer(tokens));
+            store.put(id, new TokenBuffer(tokens, model));
+            usage.started(id, model);
             return;
         }
         store.delete(id);
         if (readyCount == 0) {
             oldestReadyAtMs = context().currentSystemTimeMs();
         }
-        ready.put(key(nextReady++), new ReadySequence(id, tokens, record.timestamp()));
+        ready.put(key(nextReady++), new ReadySequence(id, tokens, record.timestamp(), model));
+        usage.started(id, model);
         readyCount++;
         readyTokens += tokens.length;
         if (readyTokens >= batching.maxTokens()) {
@@ -169,22 +199,40 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
                 batch.add(it.next());
             }
         }
-        final List<AttentionEngine.Pending> pending = new ArrayList<>(batch.size());
-        for (final KeyValue<byte[], ReadySequence> kv : batch) {
-            final ReadySequence r = kv.value;
-            pending.add(new AttentionEngine.Pending(r.sequenceId(), r.tokens(), r.timestampMs(),
-                    TokenBuffer.sizeBytes(r.tokens().length)));
-        }
-        final List<Embedding> embeddings = engine.encodeBatch(pending);
+        // One packed forward per model (all of them on one model, unless a swap happened while they waited).
+        final Map<BertModel, List<Integer>> byModel = new LinkedHashMap<>();
         for (int i = 0; i < batch.size(); i++) {
-            final Embedding e = embeddings.get(i);
+            byModel.computeIfAbsent(modelFor(batch.get(i).value.modelSha256()), m -> new ArrayList<>()).add(i);
+        }
+        final Embedding[] embeddings = new Embedding[batch.size()];
+        byModel.forEach((model, indexes) -> {
+            final List<AttentionEngine.Pending> pending = new ArrayList<>(indexes.size());
+            for (final int i : indexes) {
+                final ReadySequence r = batch.get(i).value;
+                pending.add(new AttentionEngine.Pending(r.sequenceId(), r.tokens(), r.timestampMs(),
+                        TokenBuffer.sizeBytes(r.tokens().length)));
+            }
+            final List<Embedding> out = engine.on(model).encodeBatch(pending);
+            for (int k = 0; k < indexes.size(); k++) {
+                embeddings[indexes.get(k)] = out.get(k);
+            }
+        });
+        for (int i = 0; i < batch.size(); i++) {
+            final Embedding e = embeddings[i];
             telemetry.embedding(e);
             context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
             ready.delete(batch.get(i).key);
+            usage.ended(batch.get(i).value.sequenceId());
         }
         readyCount = 0;
         readyTokens = 0;
         firstReady = nextReady;
+    }
+
+    /** The model a sequence started on, or the current one when that is unknown or no longer loaded. */
+    private BertModel modelFor(final String sha256) {
+        final BertModel started = models.attention(sha256);
+        return started != null ? started : models.attention();
     }
 
     /** Big-endian, so the store's byte order is arrival order. */

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
@@ -36,7 +37,8 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
 
     public static final String STORE = "dense-batch";
 
-    private final DenseWindowModel model;
+    /** The current model: the next batch uses it (SPEC §10.5; windows carry no state of their model). */
+    private final Supplier<DenseWindowModel> model;
     private final int maxWindows;
     private final long maxWaitMs;
     private final Telemetry telemetry;
@@ -48,7 +50,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     private int buffered;
     private long oldestBufferedAtMs;
 
-    DenseBatcher(final DenseWindowModel model, final int maxWindows, final long maxWaitMs,
+    DenseBatcher(final Supplier<DenseWindowModel> model, final int maxWindows, final long maxWaitMs,
                  final Telemetry telemetry) {
         this.model = model;
         this.maxWindows = maxWindows;
@@ -56,9 +58,10 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         this.telemetry = telemetry;
     }
 
-    /** The supplier, declaring this processor's store. */
+    /** The supplier, declaring this processor's store; each batch uses the model {@code model} gives then. */
     public static ProcessorSupplier<String, WindowRecord, String, Embedding> supplier(
-            final DenseWindowModel model, final int maxWindows, final long maxWaitMs, final Telemetry telemetry) {
+            final Supplier<DenseWindowModel> model, final int maxWindows, final long maxWaitMs,
+            final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, WindowRecord, String, Embedding> get() {
@@ -77,7 +80,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     public void init(final ProcessorContext<String, Embedding> context) {
         super.init(context);
         store = context.getStateStore(STORE);
-        engine = new DenseEngine(model, context::currentSystemTimeMs);
+        engine = new DenseEngine(model.get(), context::currentSystemTimeMs);
         // After a restart the store may hold a batch: continue its numbering and flush it soon.
         try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
             while (it.hasNext()) {
@@ -122,6 +125,9 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         final List<DenseEngine.Pending> pending = new ArrayList<>(batch.size());
         for (final KeyValue<byte[], BufferedWindow> kv : batch) {
             pending.add(new DenseEngine.Pending(kv.value.window(), kv.value.timestampMs()));
+        }
+        if (engine.model() != model.get()) {
+            engine = new DenseEngine(model.get(), context()::currentSystemTimeMs);
         }
         final List<Embedding> embeddings = engine.embed(pending);
         for (int i = 0; i < batch.size(); i++) {

@@ -19,7 +19,7 @@ import dev.seqembed.model.BertConfig;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.DenseWindowModel;
 import dev.seqembed.model.WindowMlpConfig;
-import dev.seqembed.topology.LiveModels;
+import dev.seqembed.engine.LiveModels;
 
 /**
  * Model hot swap for {@code run} (SPEC §10.5): polls the dense and attention model directories on one daemon
@@ -142,9 +142,8 @@ public final class ModelWatcher implements AutoCloseable {
             return;
         }
         final String configSha = configSha256(dense.dir);
-        final String problem = unchangedOrRefused(dense, fp, current.sha256(), candidate.sha256(), configSha,
-                denseIncompatibility(current.config(), candidate.config()));
-        if (problem != null) {
+        if (!takes(dense, fp, current.sha256(), candidate.sha256(), configSha,
+                denseIncompatibility(current.config(), candidate.config()))) {
             return;
         }
         models.replaceDense(candidate);
@@ -178,9 +177,8 @@ public final class ModelWatcher implements AutoCloseable {
             return;
         }
         final String configSha = configSha256(attention.dir);
-        final String problem = unchangedOrRefused(attention, fp, current.sha256(), candidate.sha256(), configSha,
-                attentionIncompatibility(current.config(), candidate.config()));
-        if (problem != null) {
+        if (!takes(attention, fp, current.sha256(), candidate.sha256(), configSha,
+                attentionIncompatibility(current.config(), candidate.config()))) {
             return;
         }
         models.replaceAttention(candidate);
@@ -202,26 +200,25 @@ public final class ModelWatcher implements AutoCloseable {
     }
 
     /**
-     * Null when the candidate should be swapped in; otherwise why not (and the files are marked as handled):
-     * the same model again, only config.json changed, or incompatible.
+     * Whether the candidate should be swapped in. If not, the files are marked as handled: the same model
+     * again (no change), only config.json changed (refused), or incompatible (refused).
      */
-    private String unchangedOrRefused(final Watched w, final Fingerprint fp, final String currentSha,
-                                      final String candidateSha, final String configSha, final String incompatible) {
+    private boolean takes(final Watched w, final Fingerprint fp, final String currentSha, final String candidateSha,
+                          final String configSha, final String incompatible) {
         if (candidateSha.equals(currentSha)) {
             if (configSha != null && configSha.equals(w.configSha256)) {
                 applied(w, fp, configSha);
-                return "unchanged";
+            } else {
+                refuse(w, fp, currentSha, "config.json changed but model.safetensors did not; a model is named by"
+                        + " the sha256 of its weights, so replace model.safetensors to swap");
             }
-            final String why = "config.json changed but model.safetensors did not; a model is named by the sha256"
-                    + " of its weights, so replace model.safetensors to swap";
-            refuse(w, fp, currentSha, why);
-            return why;
+            return false;
         }
         if (incompatible != null) {
             refuse(w, fp, currentSha, incompatible);
-            return incompatible;
+            return false;
         }
-        return null;
+        return true;
     }
 
     private void refuse(final Watched w, final Fingerprint fp, final String currentSha, final String why) {

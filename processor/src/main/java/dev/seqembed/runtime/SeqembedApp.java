@@ -1,5 +1,6 @@
 package dev.seqembed.runtime;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.engine.LiveModels;
+import dev.seqembed.metrics.ModelMetrics;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.topology.Models;
 import dev.seqembed.topology.SeqembedTopology;
@@ -37,6 +40,7 @@ public final class SeqembedApp implements AutoCloseable {
     private final KafkaStreams ingest;
     private final KafkaStreams attention;
     private final HttpEndpoints http;
+    private final ModelWatcher watcher;
     private final List<KafkaStreamsMetrics> streamsMetrics = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -54,13 +58,27 @@ public final class SeqembedApp implements AutoCloseable {
         attentionProps.putAll(props);
         attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG,
                 config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX);
-        this.ingest = client("ingest", SeqembedTopology.ingest(config, models, telemetry), props);
-        this.attention = client("attention", SeqembedTopology.attention(config, models, telemetry), attentionProps);
+        final LiveModels live = models.live();
+        this.watcher = watcher(config, live);
+        this.ingest = client("ingest", SeqembedTopology.ingest(config, live, telemetry), props);
+        this.attention = client("attention", SeqembedTopology.attention(config, live, telemetry), attentionProps);
         this.http = config.httpPort() > 0 ? new HttpEndpoints(config.httpPort(), registry, ingest, attention, config,
                 props.getProperty(StreamsConfig.APPLICATION_SERVER_CONFIG, "")) : null;
         LOG.info("models: dense {} ({}), attention {} ({}), attention.mode={}", models.dense().id(),
                 models.dense().sha256().substring(0, 12), models.attention().id(),
                 models.attention().sha256().substring(0, 12), config.attentionMode().cliName());
+    }
+
+    /** The model watcher of SPEC §10.5, when watching is on and the model directories are known. */
+    private ModelWatcher watcher(final SeqembedConfig config, final LiveModels live) {
+        final String dense = config.get(SeqembedConfig.DENSE_MODEL);
+        final String attention = config.get(SeqembedConfig.ATTENTION_MODEL);
+        if (!config.modelsWatch() || dense == null || attention == null) {
+            return null;
+        }
+        final ModelWatcher w = new ModelWatcher(live, Path.of(dense), Path.of(attention), new ModelMetrics(registry));
+        w.start(config.modelsWatchIntervalMs());
+        return w;
     }
 
     private KafkaStreams client(final String name, final Topology topology, final Properties props) {
@@ -137,6 +155,9 @@ public final class SeqembedApp implements AutoCloseable {
 
     @Override
     public void close() {
+        if (watcher != null) {
+            watcher.close();
+        }
         if (http != null) {
             http.close();
         }

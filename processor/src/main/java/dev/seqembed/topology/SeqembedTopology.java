@@ -9,6 +9,7 @@ import org.apache.kafka.streams.Topology;
 import dev.seqembed.config.AttentionMode;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.engine.AttentionEngine;
+import dev.seqembed.engine.LiveModels;
 import dev.seqembed.engine.WindowSlicer;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertConfig;
@@ -43,8 +44,17 @@ public final class SeqembedTopology {
     private SeqembedTopology() {
     }
 
-    /** Validation, dead letters, windows and the dense path; hands valid chunks to the attention topology. */
+    /** {@link #ingest(SeqembedConfig, LiveModels, Telemetry)} with models that never change. */
     public static Topology ingest(final SeqembedConfig config, final Models models, final Telemetry telemetry) {
+        return ingest(config, models.live(), telemetry);
+    }
+
+    /**
+     * Validation, dead letters, windows and the dense path; hands valid chunks to the attention topology.
+     * Validation and windows are built for the models current now; a replacement must keep their vocabulary,
+     * window geometry and positions (the model watcher refuses others).
+     */
+    public static Topology ingest(final SeqembedConfig config, final LiveModels models, final Telemetry telemetry) {
         final BertConfig bert = models.attention().config();
         final ValidationRules rules = attentionRules(config, bert,
                 Math.min(models.dense().config().vocabSize(), bert.vocabSize()));
@@ -61,7 +71,7 @@ public final class SeqembedTopology {
                 "windower");
         t.addSource("windows-in", new StringDeserializer(), RecordSerdes.windowRecord().deserializer(),
                 config.topicWindows());
-        t.addProcessor("dense", DenseBatcher.supplier(models.dense(), config.denseBatchMaxWindows(),
+        t.addProcessor("dense", DenseBatcher.supplier(models::dense, config.denseBatchMaxWindows(),
                 config.denseBatchMaxWaitMs(), telemetry), "windows-in");
         t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "dense");
@@ -72,8 +82,17 @@ public final class SeqembedTopology {
         return t;
     }
 
-    /** The attention path: validated chunks in, one Embedding per sequence (encoder) or per chunk (causal). */
+    /** {@link #attention(SeqembedConfig, LiveModels, Telemetry)} with models that never change. */
     public static Topology attention(final SeqembedConfig config, final Models models, final Telemetry telemetry) {
+        return attention(config, models.live(), telemetry);
+    }
+
+    /**
+     * The attention path: validated chunks in, one Embedding per sequence (encoder) or per chunk (causal).
+     * Causal mode dead-letters the chunks of sequences whose model is gone (MODEL_CHANGED, SPEC §10.5).
+     */
+    public static Topology attention(final SeqembedConfig config, final LiveModels models,
+                                     final Telemetry telemetry) {
         final BertConfig bert = models.attention().config();
         final Pooling pooling = config.attentionPoolingCls() ? Pooling.CLS : Pooling.MEAN;
         final boolean normalize = config.attentionNormalize();
@@ -83,14 +102,20 @@ public final class SeqembedTopology {
         final Topology t = new Topology();
         t.addSource("attention-chunks-in", new StringDeserializer(), RecordSerdes.tokenChunk().deserializer(),
                 config.topicAttentionChunks());
-        t.addProcessor("attention", config.attentionMode() == AttentionMode.CAUSAL
-                ? AttentionCausal.supplier(engines, positions, AttentionCausal.blockTokens(bert.numHiddenLayers(),
-                        bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
-                : AttentionEncoder.supplier(engines, positions, new AttentionEncoder.Batching(
+        final boolean causal = config.attentionMode() == AttentionMode.CAUSAL;
+        t.addProcessor("attention", causal
+                ? AttentionCausal.supplier(engines, models, positions, AttentionCausal.blockTokens(
+                        bert.numHiddenLayers(), bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
+                : AttentionEncoder.supplier(engines, models, positions, new AttentionEncoder.Batching(
                         config.attentionBatchMaxTokens(), config.attentionBatchMaxWaitMs()), telemetry),
                 "attention-chunks-in");
-        t.addSink("attention-out", config.topicEmbeddingsAttention(), new StringSerializer(),
+        t.addSink(AttentionCausal.EMBEDDINGS, config.topicEmbeddingsAttention(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "attention");
+        if (causal) {
+            t.addProcessor(AttentionCausal.DEAD_LETTERS, () -> new DeadLetterWriter(telemetry), "attention");
+            t.addSink("attention-dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(),
+                    AttentionCausal.DEAD_LETTERS);
+        }
         return t;
     }
 

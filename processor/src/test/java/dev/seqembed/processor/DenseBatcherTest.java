@@ -67,7 +67,7 @@ class DenseBatcherTest {
         context = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         context.setCurrentSystemTimeMs(nowMs);
         context.addStateStore(store);
-        batcher = new DenseBatcher(model, maxWindows, MAX_WAIT_MS, telemetry);
+        batcher = new DenseBatcher(() -> model, maxWindows, MAX_WAIT_MS, telemetry);
         batcher.init(context);
     }
 

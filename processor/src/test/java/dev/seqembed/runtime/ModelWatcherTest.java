@@ -23,8 +23,9 @@ import dev.seqembed.model.Pooling;
 import dev.seqembed.model.WindowMlpConfig;
 import dev.seqembed.testing.Chunks;
 import dev.seqembed.testing.TestModels;
-import dev.seqembed.topology.LiveModels;
-import dev.seqembed.topology.ModelUsage;
+import dev.seqembed.topology.Models;
+import dev.seqembed.engine.LiveModels;
+import dev.seqembed.engine.ModelUsage;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -42,7 +43,8 @@ class ModelWatcherTest {
 
     @BeforeEach
     void start() throws Exception {
-        models = new LiveModels(TestModels.write(root));
+        final Models loaded = TestModels.write(root);
+        models = new LiveModels(loaded.dense(), loaded.attention());
         denseDir = root.resolve("dense");
         attentionDir = root.resolve("attention");
         firstSha = models.attention().sha256();

@@ -97,6 +97,24 @@ class StateSerdeTest {
     }
 
     @Test
+    void aReadySequenceRoundTripsWithItsModelAndTheEarlierFormatIsReadWithAnUnknownModel() {
+        final ReadySequence r = roundTrip(ReadySequence.SERDE,
+                new ReadySequence("séquence", new int[] {101, 7, 102}, 1_767_225_600_042L, bert.sha256()));
+        assertThat(r.sequenceId()).isEqualTo("séquence");
+        assertThat(r.tokens()).containsExactly(101, 7, 102);
+        assertThat(r.timestampMs()).isEqualTo(1_767_225_600_042L);
+        assertThat(r.modelSha256()).isEqualTo(bert.sha256());
+        // Format 1: version byte, long timestamp, int id length, id, int count, ints; no model.
+        final ByteBuffer v1 = ByteBuffer.allocate(1 + 8 + 4 + 1 + 4 + 4).order(ByteOrder.LITTLE_ENDIAN);
+        v1.put((byte) 1).putLong(5).putInt(1).put((byte) 's').putInt(1).putInt(9);
+        final ReadySequence old = ReadySequence.SERDE.deserializer().deserialize(TOPIC, v1.array());
+        assertThat(old.sequenceId()).isEqualTo("s");
+        assertThat(old.tokens()).containsExactly(9);
+        assertThat(old.timestampMs()).isEqualTo(5);
+        assertThat(old.modelSha256()).isNull();
+    }
+
+    @Test
     void aKvCacheHeaderNamesTheModelThatBuiltIt() {
         final KvCache cache = bert.newCache();
         bert.appendCausal(cache, Chunks.tokens(3, 0), Pooling.MEAN, true);

@@ -21,6 +21,7 @@ import org.apache.kafka.streams.test.TestRecord;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.engine.LiveModels;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.serde.RecordSerdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,7 +33,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 final class TopologyFixture implements AutoCloseable {
 
     final SeqembedConfig config;
-    final Models models;
     final Telemetry telemetry = new Telemetry(new SimpleMeterRegistry());
     final TopologyTestDriver driver;
     final TopologyTestDriver attentionDriver;
@@ -40,12 +40,17 @@ final class TopologyFixture implements AutoCloseable {
     final TestOutputTopic<String, Embedding> dense;
     final TestOutputTopic<String, Embedding> attention;
     final TestOutputTopic<byte[], byte[]> dlq;
+    /** Dead letters of the attention client (causal MODEL_CHANGED). */
+    final TestOutputTopic<byte[], byte[]> attentionDlq;
     private final TestOutputTopic<String, TokenChunk> chunksOut;
     private final TestInputTopic<String, TokenChunk> chunksIn;
     private Instant time = Instant.parse("2026-01-01T00:00:00Z");
 
     TopologyFixture(final Models models, final Path stateDir, final Map<String, String> settings) {
-        this.models = models;
+        this(models.live(), stateDir, settings);
+    }
+
+    TopologyFixture(final LiveModels models, final Path stateDir, final Map<String, String> settings) {
         this.config = SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092",
                 "state.dir", stateDir.toString()), settings);
         final Properties props = config.streamsProperties();
@@ -64,6 +69,8 @@ final class TopologyFixture implements AutoCloseable {
                 RecordSerdes.tokenChunk().deserializer());
         chunksIn = attentionDriver.createInputTopic(config.topicAttentionChunks(), new StringSerializer(),
                 RecordSerdes.tokenChunk().serializer());
+        attentionDlq = attentionDriver.createOutputTopic(config.topicDlq(), new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
         attention = attentionDriver.createOutputTopic(config.topicEmbeddingsAttention(), new StringDeserializer(),
                 RecordSerdes.embedding().deserializer());
     }

@@ -1,4 +1,4 @@
-package dev.seqembed.topology;
+package dev.seqembed.engine;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,4 +1,4 @@
-package dev.seqembed.topology;
+package dev.seqembed.engine;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,9 +22,9 @@ public final class LiveModels {
     private volatile BertModel previousAttention;
     private final Map<String, ModelUsage> usages = new ConcurrentHashMap<>();
 
-    public LiveModels(final Models initial) {
-        this.dense = initial.dense();
-        this.attention = initial.attention();
+    public LiveModels(final DenseWindowModel dense, final BertModel attention) {
+        this.dense = dense;
+        this.attention = attention;
     }
 
     /** The dense model for the next batch. */
@@ -53,11 +53,6 @@ public final class LiveModels {
     /** The replaced attention model still kept for open sequences, or null. */
     public BertModel previousAttention() {
         return previousAttention;
-    }
-
-    /** Both current models. */
-    public Models current() {
-        return new Models(dense, attention);
     }
 
     /**
