@@ -14,25 +14,28 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.StreamsConfig;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.avro.Embedding;
+import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.client.SyntheticWorkload;
 import dev.seqembed.client.TokenProducer;
-import dev.seqembed.avro.Embedding;
-import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.DefaultModels;
 import dev.seqembed.model.DenseWindowModel;
+import dev.seqembed.processor.DeadLetter;
+import dev.seqembed.runtime.SeqembedApp;
 import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
@@ -71,6 +74,24 @@ class ModelHotSwapIT {
         secondDense = DenseWindowModel.load(secondModels.resolve("dense")).sha256();
     }
 
+    /** A processor serving (and watching every 100 ms) the models in {@code watched}, on topics of its own. */
+    private static SeqembedConfig config(final String suffix, final String mode, final Path watched) {
+        final Map<String, String> m = new HashMap<>();
+        m.put("bootstrap.servers", KAFKA.bootstrapServers());
+        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "swap-" + suffix);
+        m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state-" + suffix).toString());
+        m.put(SeqembedConfig.ATTENTION_MODE, mode);
+        m.put(SeqembedConfig.DENSE_MODEL, watched.resolve("dense").toString());
+        m.put(SeqembedConfig.ATTENTION_MODEL, watched.resolve("attention").toString());
+        m.put(SeqembedConfig.MODELS_WATCH_INTERVAL_MS, "100");
+        m.put(SeqembedConfig.HTTP_PORT, "0");
+        m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
+        for (final String t : List.of("tokens", "dlq", "windows", "embeddings.dense", "embeddings.attention")) {
+            m.put("topic." + t, t + "-" + suffix);
+        }
+        return SeqembedConfig.from(m);
+    }
+
     private static void copyModel(final Path from, final Path to) throws Exception {
         Files.createDirectories(to);
         for (final String f : List.of("config.json", "model.safetensors")) {
@@ -95,20 +116,7 @@ class ModelHotSwapIT {
         all.addAll(during);
         all.addAll(after);
 
-        final Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", KAFKA.bootstrapServers());
-        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "swap-" + suffix);
-        m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state-" + suffix).toString());
-        m.put(SeqembedConfig.ATTENTION_MODE, mode);
-        m.put(SeqembedConfig.DENSE_MODEL, watched.resolve("dense").toString());
-        m.put(SeqembedConfig.ATTENTION_MODEL, watched.resolve("attention").toString());
-        m.put(SeqembedConfig.MODELS_WATCH_INTERVAL_MS, "100");
-        m.put(SeqembedConfig.HTTP_PORT, "0");
-        m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
-        for (final String t : List.of("tokens", "dlq", "windows", "embeddings.dense", "embeddings.attention")) {
-            m.put("topic." + t, t + "-" + suffix);
-        }
-        final SeqembedConfig config = SeqembedConfig.from(m);
+        final SeqembedConfig config = config(suffix, mode, watched);
         final Models models = Models.load(watched.resolve("dense"), watched.resolve("attention"));
 
         final int denseWanted;
@@ -178,6 +186,51 @@ class ModelHotSwapIT {
                     .isNotEmpty()
                     .allSatisfy(e -> assertThat(e.getModel().getSha256()).isEqualTo(secondDense));
             assertThat(EmbeddingReader.read(KAFKA.bootstrapServers(), config.topicDlq(), 0, Duration.ZERO)).isEmpty();
+        }
+    }
+
+    @Test
+    void causalSequenceWhoseModelIsGoneAfterARestartIsClosedWithModelChanged() throws Exception {
+        final String suffix = UUID.randomUUID().toString().substring(0, 8);
+        final Path watched = dir.resolve("restart-" + suffix);
+        copyModel(firstModels.resolve("dense"), watched.resolve("dense"));
+        copyModel(firstModels.resolve("attention"), watched.resolve("attention"));
+        final SeqembedConfig config = config(suffix, "causal", watched);
+        final SequenceInput seq = new SequenceInput("cut", new int[] {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+        final List<TokenChunk> chunks = seq.toChunks(4);
+
+        try (SeqembedApp app = SeqembedApp.start(config, Models.load(watched.resolve("dense"),
+                watched.resolve("attention")));
+             TokenProducer producer = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            send(producer, chunks.subList(0, 1));
+            producer.flush();
+            assertThat(EmbeddingReader.embeddings(KAFKA.bootstrapServers(), config.topicEmbeddingsAttention(), 1,
+                    Duration.ofSeconds(60))).singleElement()
+                    .satisfies(e -> assertThat(e.getModel().getSha256()).isEqualTo(firstAttention));
+        }
+        // Stopped: the second model replaces the first on disk, and the restart loads only it.
+        copyModel(secondModels.resolve("attention"), watched.resolve("attention"));
+        try (SeqembedApp app = SeqembedApp.start(config, Models.load(watched.resolve("dense"),
+                watched.resolve("attention")));
+             TokenProducer producer = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            send(producer, chunks.subList(1, chunks.size()));
+            producer.send(new SequenceInput("later", new int[] {7, 8, 9}), 0);
+            producer.flush();
+            final List<ConsumerRecord<byte[], byte[]>> dead = EmbeddingReader.read(KAFKA.bootstrapServers(),
+                    config.topicDlq(), chunks.size() - 1, Duration.ofSeconds(60));
+            assertThat(dead).hasSize(chunks.size() - 1).allSatisfy(r -> {
+                assertThat(new String(r.key(), StandardCharsets.UTF_8)).isEqualTo("cut");
+                assertThat(new String(r.headers().lastHeader(DeadLetter.HEADER_REASON).value(),
+                        StandardCharsets.UTF_8)).isEqualTo("MODEL_CHANGED");
+            });
+            assertThat(dead.get(0).value()).isEqualTo(RecordSerdes.tokenChunk().encode(chunks.get(1)));
+            final List<Embedding> attention = EmbeddingReader.embeddings(KAFKA.bootstrapServers(),
+                    config.topicEmbeddingsAttention(), 2, Duration.ofSeconds(60));
+            assertThat(attention).hasSize(2).filteredOn(e -> e.getSequenceId().toString().equals("later"))
+                    .singleElement().satisfies(e -> assertThat(e.getModel().getSha256().toString())
+                            .isEqualTo(secondAttention));
         }
     }
 
