@@ -37,6 +37,9 @@ public final class BertModel {
         BlasKernel.ensureConfigured();
     }
 
+    /** The element-wise steps split over as many threads as the GEMMs use; shared by all models. */
+    private static final RowParallel ROWS = new RowParallel(BlasKernel.nativeThreadCount());
+
     /** {@code model_type} in config.json. */
     public static final String MODEL_TYPE = "bert";
 
@@ -391,8 +394,8 @@ public final class BertModel {
                 }
             }
         }
-        Kernels.addLayerNorm(x, null, null, x, totalRows(segments), h, embeddingNorm.gamma(), embeddingNorm.beta(),
-                config.layerNormEps());
+        ROWS.forRows(totalRows(segments), h, (from, to) -> Kernels.addLayerNorm(x, null, null, x, from, to, h,
+                embeddingNorm.gamma(), embeddingNorm.beta(), config.layerNormEps()));
     }
 
     private static int totalRows(final Segment[] segments) {
@@ -425,8 +428,8 @@ public final class BertModel {
         final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
         NativeGemm.gemm(rows, h, h, ctxN, h, false, layer.attentionOutput().weightT(), h, 0f, yN, h);
         NativeGemm.get(yN, 0, y, rows * h);
-        Kernels.addLayerNorm(y, layer.attentionOutput().bias(), x, a, rows, h, layer.attentionNorm().gamma(),
-                layer.attentionNorm().beta(), config.layerNormEps());
+        ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(y, layer.attentionOutput().bias(), x, a,
+                from, to, h, layer.attentionNorm().gamma(), layer.attentionNorm().beta(), config.layerNormEps()));
     }
 
     /**
@@ -502,11 +505,12 @@ public final class BertModel {
         NativeGemm.put(aN, 0, a, rows * h);
         NativeGemm.gemm(rows, inter, h, aN, h, false, layer.intermediate().weightT(), inter, 0f, midN, inter);
         NativeGemm.get(midN, 0, mid, rows * inter);
-        Kernels.biasActivate(mid, rows, inter, layer.intermediate().bias(), config.hiddenAct(), ws.kernels);
+        ROWS.forRows(rows, inter, (from, to) -> Kernels.biasActivate(mid, from, to, inter,
+                layer.intermediate().bias(), config.hiddenAct(), Workspace.get().kernels));
         NativeGemm.put(midN, 0, mid, rows * inter);
         NativeGemm.gemm(rows, h, inter, midN, inter, false, layer.output().weightT(), h, 0f, yN, h);
         NativeGemm.get(yN, 0, y, rows * h);
-        Kernels.addLayerNorm(y, layer.output().bias(), a, x, rows, h, layer.outputNorm().gamma(),
-                layer.outputNorm().beta(), config.layerNormEps());
+        ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(y, layer.output().bias(), a, x, from, to, h,
+                layer.outputNorm().gamma(), layer.outputNorm().beta(), config.layerNormEps()));
     }
 }

@@ -88,17 +88,18 @@ final class Kernels {
     }
 
     /**
-     * In-place exact GELU with bias over a [rows, cols] block: x = a + bias[col], then
+     * In-place exact GELU with bias over rows [fromRow, toRow) of a matrix with {@code cols} columns: x = a + bias[col], then
      * 0.5 x erfc(-x / sqrt 2). erfc by the Chebyshev fit of Numerical Recipes (erfcc, fractional error
      * below 1.2e-7 everywhere): erfc(z) = t exp(-z^2 - 1.26551223 + t P(t)), t = 1 / (1 + z/2), z >= 0,
      * and 2 - erfc(|z|) for z < 0, so there is no cancellation for x << 0. Split in short loops: C2
      * vectorises each, but not one long body.
      */
-    static void biasGelu(final float[] a, final int rows, final int cols, final float[] bias, final Scratch tmp) {
+    static void biasGelu(final float[] a, final int fromRow, final int toRow, final int cols, final float[] bias,
+                         final Scratch tmp) {
         final float[] xs = tmp.x;
         final float[] es = tmp.e;
         final float[] ts = tmp.t;
-        for (int r = 0; r < rows; r++) {
+        for (int r = fromRow; r < toRow; r++) {
             final int base = r * cols;
             for (int b = 0; b < cols; b += BLOCK) {
                 final int k = Math.min(cols, b + BLOCK) - b;
@@ -118,24 +119,24 @@ final class Kernels {
                 }
                 exp(es, tmp.n, k);
                 for (int j = 0; j < k; j++) {
+                    // erfc(-x / sqrt 2) = erfc(|z|) for x < 0 and 2 - erfc(|z|) for x >= 0, so GELU(x) =
+                    // 0.5 (x + |x|) - 0.5 |x| erfc(|z|): x + |x| is exactly 0 or 2x, so no cancellation for
+                    // x << 0, and no sign select (which would keep C2 from vectorising the loop).
                     final float x = xs[j];
-                    final float erfcAbs = ts[j] * es[j]; // erfc(|x| / sqrt 2)
-                    // erfc(-x / sqrt 2) = erfc(|z|) for x < 0, 2 - erfc(|z|) for x >= 0; branch-free (random
-                    // signs would mispredict): pos is 1f for a clear sign bit, else 0f, and e + 0 is exact.
-                    final float pos = Float.intBitsToFloat((~Float.floatToRawIntBits(x) >> 31) & 0x3F800000);
-                    a[base + b + j] = 0.5f * x * (erfcAbs + pos * (2f - 2f * erfcAbs));
+                    final float ax = Math.abs(x);
+                    a[base + b + j] = 0.5f * (x + ax) - 0.5f * ax * (ts[j] * es[j]);
                 }
             }
         }
     }
 
-    /** In-place bias then activation over a [rows, cols] block. */
-    static void biasActivate(final float[] a, final int rows, final int cols, final float[] bias,
+    /** In-place bias then activation over rows [fromRow, toRow) of a matrix with {@code cols} columns. */
+    static void biasActivate(final float[] a, final int fromRow, final int toRow, final int cols, final float[] bias,
                              final Activation act, final Scratch tmp) {
         switch (act) {
-            case GELU -> biasGelu(a, rows, cols, bias, tmp);
+            case GELU -> biasGelu(a, fromRow, toRow, cols, bias, tmp);
             case RELU -> {
-                for (int r = 0; r < rows; r++) {
+                for (int r = fromRow; r < toRow; r++) {
                     final int base = r * cols;
                     for (int j = 0; j < cols; j++) {
                         a[base + j] = Math.max(a[base + j] + bias[j], 0f);
@@ -143,7 +144,7 @@ final class Kernels {
                 }
             }
             case TANH -> {
-                for (int r = 0; r < rows; r++) {
+                for (int r = fromRow; r < toRow; r++) {
                     final int base = r * cols;
                     for (int j = 0; j < cols; j++) {
                         a[base + j] = (float) Math.tanh(a[base + j] + bias[j]);
@@ -164,14 +165,14 @@ final class Kernels {
     }
 
     /**
-     * out[r, :] = LayerNorm(y[r, :] + bias + residual[r, :]) over [rows, h] blocks: two-pass mean and biased
-     * variance, (x - mean) / sqrt(var + eps) * gamma + beta. {@code out} may be {@code residual} or {@code y};
-     * {@code bias} and {@code residual} may be null.
+     * out[r, :] = LayerNorm(y[r, :] + bias + residual[r, :]) for rows [fromRow, toRow) of [*, h] matrices:
+     * two-pass mean and biased variance, (x - mean) / sqrt(var + eps) * gamma + beta. {@code out} may be
+     * {@code residual} or {@code y}; {@code bias} and {@code residual} may be null.
      */
     static void addLayerNorm(final float[] y, final float[] bias, final float[] residual, final float[] out,
-                             final int rows, final int h, final float[] gamma, final float[] beta,
-                             final double eps) {
-        for (int r = 0; r < rows; r++) {
+                             final int fromRow, final int toRow, final int h, final float[] gamma,
+                             final float[] beta, final double eps) {
+        for (int r = fromRow; r < toRow; r++) {
             final int base = r * h;
             if (bias != null) {
                 if (residual != null) {

@@ -170,6 +170,15 @@ public final class BlasKernel {
         return threads;
     }
 
+    /** {@link #nativeThreads()} as a number: the processor count when the library decides by itself. */
+    public static int nativeThreadCount() {
+        try {
+            return Math.max(1, Integer.parseInt(nativeThreads()));
+        } catch (final NumberFormatException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
     /**
      * Runs once (memoised): a 64x96 by 96x80 float gemm through ND4J compared with a Java loop. On a
      * mismatch (relative error above 1e-3) logs a warning; the kernel cannot be switched after load.

@@ -98,7 +98,7 @@ class NumericsTest {
             bias[i] = 0.25f;
         }
         final float[] y = x.clone();
-        Kernels.biasGelu(y, 2, n, bias, new Kernels.Scratch());
+        Kernels.biasGelu(y, 0, 2, n, bias, new Kernels.Scratch());
         double maxErr = 0;
         for (int i = 0; i < 2 * n; i++) {
             final double v = i < n ? (double) x[i] + 0.25f : x[i] + 0.25f;
