@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -205,13 +204,11 @@ class OnnxImportTest {
         final java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         final java.io.PrintStream old = System.out;
         final int exit;
-        try (OutputStream ignored = out) {
+        try {
             System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
             final picocli.CommandLine cl = Main.commandLine();
             cl.setErr(new PrintWriter(err, true));
             exit = cl.execute(args);
-        } catch (final IOException e) {
-            throw new java.io.UncheckedIOException(e);
         } finally {
             System.setOut(old);
         }
