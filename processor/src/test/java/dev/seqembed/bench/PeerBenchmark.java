@@ -97,16 +97,9 @@ public final class PeerBenchmark {
                 json.toAbsolutePath());
     }
 
-    /**
-     * seqembed on a batch of sequences: one call per sequence until {@code BertModel.encodeBatch} lands, so the
-     * switch is this one method.
-     */
+    /** seqembed on a batch of sequences: one packed forward (per-token GEMMs over all rows, attention per sequence). */
     static float[][] encodeBatch(final BertModel model, final int[][] sequences) {
-        final float[][] out = new float[sequences.length][];
-        for (int s = 0; s < sequences.length; s++) {
-            out[s] = model.encode(sequences[s], Pooling.MEAN, true);
-        }
-        return out;
+        return model.encodeBatch(sequences, Pooling.MEAN, true);
     }
 
     /** Both engines' vectors agree (b1 and b8), or the benchmark stops. */

@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The imported all-MiniLM-L6-v2 embeds like ONNX Runtime on the source ONNX file (SPEC §10.1): same token ids,
  * mean pooling + L2 on both sides, at most 1e-5 relative (L2 distance and largest component error, each over
  * the expected vector's norm). Lengths sample 1..512 where the kernels change behaviour (tiny, around powers of
- * two, the maximum) plus random lengths; every length from 1 to 512 is {@link MiniLmFullSweepTest}'s job.
+ * two, the maximum) plus random lengths, one by one and as one packed batch of mixed lengths; every length from 1
+ * to 512 is {@link MiniLmFullSweepTest}'s job.
  */
 class MiniLmOnnxRuntimeFidelityTest {
     static final double TOLERANCE = 1e-5;
@@ -69,6 +70,25 @@ class MiniLmOnnxRuntimeFidelityTest {
         for (int k = 0; k < 4; k++) {
             final int length = 1 + rnd.nextInt(512);
             assertSame(MiniLm.tokens(1000 + k, length), "random T=" + length);
+        }
+    }
+
+    @Test
+    void packedBatchOfMixedLengthsEqualsOnnxRuntime() throws Exception {
+        final int[] lengths = {1, 7, 31, 128, 3, 64, 255, 16};
+        final int[][] batch = new int[lengths.length][];
+        for (int s = 0; s < lengths.length; s++) {
+            batch[s] = MiniLm.tokens(500 + s, lengths[s]);
+        }
+        final float[][] packed = seqembed.encodeBatch(batch, Pooling.MEAN, true);
+        assertThat(packed.length).isEqualTo(batch.length);
+        for (int s = 0; s < batch.length; s++) {
+            final double[] expected = onnxRuntime.embed(new int[][] {batch[s]})[0];
+            final double distance = VectorDistance.relativeL2(packed[s], expected);
+            worst = Math.max(worst, distance);
+            assertThat(distance).as("sequence %d of the batch (T=%d)", s, lengths[s]).isLessThanOrEqualTo(TOLERANCE);
+            assertThat(VectorDistance.relativeMaxAbs(packed[s], expected)).as("sequence %d: largest component", s)
+                    .isLessThanOrEqualTo(TOLERANCE);
         }
     }
 
