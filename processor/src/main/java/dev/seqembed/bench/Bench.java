@@ -6,32 +6,22 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.SplittableRandom;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.StreamsConfig;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.seqembed.bench.OutputWatch.Rec;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.broker.EmbeddedKafkaBroker;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.client.SyntheticWorkload;
-import dev.seqembed.client.TokenProducer;
 import dev.seqembed.config.AttentionMode;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.model.BertConfig;
@@ -376,7 +366,7 @@ public final class Bench {
             broker.createTopics(List.of(new NewTopic(passthrough, 2, (short) 1)));
 
             // (a) raw pass-through
-            final Phase raw = new Phase(config, List.of(passthrough));
+            final OutputWatch raw = new OutputWatch(config, List.of(passthrough));
             try (raw) {
                 raw.run(passthrough, warmRecords, List.of((long) warm), 60_000);
                 final long[] nanos = raw.run(passthrough, timedRecords, List.of((long) n), sizes.e2eTimeoutMs());
@@ -395,7 +385,7 @@ public final class Bench {
                 }
                 out.printf("  processor running after %.1f s%n", (System.nanoTime() - t0) / 1e9);
                 final List<String> topics = List.of(config.topicEmbeddingsDense(), config.topicEmbeddingsAttention());
-                try (Phase phase = new Phase(config, topics)) {
+                try (OutputWatch phase = new OutputWatch(config, topics)) {
                     phase.run(config.topicTokens(), warmRecords, List.of(warm * densePerSeq, (long) warm), 120_000);
                     final long[] nanos = phase.run(config.topicTokens(), timedRecords,
                             List.of(n * densePerSeq, (long) n), sizes.e2eTimeoutMs());
@@ -428,142 +418,13 @@ public final class Bench {
         return node;
     }
 
-    /** A record to send: key (the sequence id) and the encoded TokenChunk. */
-    private record Rec(String key, byte[] value) {
-    }
-
     private static List<Rec> records(final AvroSerde<TokenChunk> serde, final int count, final int length,
                                      final int vocab, final String prefix, final long seed) {
         final List<Rec> out = new ArrayList<>(count);
         for (final SequenceInput s : SyntheticWorkload.generate(count, length, length, vocab, seed, prefix)) {
-            out.add(new Rec(s.sequenceId(), serde.encode(s.toChunks(0).get(0))));
+            out.add(new Rec(s.sequenceId(), serde.encode(s.toChunks(0).get(0)), s.tokens().length));
         }
         return out;
-    }
-
-    /**
-     * A consumer thread (read_committed, partitions assigned directly: no group rebalance in the timed region)
-     * counting records per topic, and the producer that feeds the phase.
-     */
-    private static final class Phase implements AutoCloseable {
-        private final SeqembedConfig config;
-        private final List<String> topics;
-        private final long[] counts;
-        private final long[] lastArrival;
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final CountDownLatch ready = new CountDownLatch(1);
-        private final AtomicReference<Throwable> failure = new AtomicReference<>();
-        private final Thread thread;
-
-        Phase(final SeqembedConfig config, final List<String> topics) throws InterruptedException {
-            this.config = config;
-            this.topics = topics;
-            this.counts = new long[topics.size()];
-            this.lastArrival = new long[topics.size()];
-            this.thread = new Thread(this::consume, "bench-consumer");
-            thread.setDaemon(true);
-            thread.start();
-            if (!ready.await(60, TimeUnit.SECONDS) || failure.get() != null) {
-                throw new IllegalStateException("bench consumer did not start", failure.get());
-            }
-        }
-
-        private void consume() {
-            final Properties p = new Properties();
-            p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get("bootstrap.servers"));
-            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "2000");
-            try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-                    new ByteArrayDeserializer())) {
-                final List<TopicPartition> partitions = new ArrayList<>();
-                for (final String topic : topics) {
-                    List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
-                    for (int i = 0; i < 100 && (infos == null || infos.isEmpty()); i++) {
-                        Thread.sleep(100);
-                        infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
-                    }
-                    if (infos == null || infos.isEmpty()) {
-                        throw new IllegalStateException("topic " + topic + " has no partitions");
-                    }
-                    infos.forEach(i -> partitions.add(new TopicPartition(i.topic(), i.partition())));
-                }
-                consumer.assign(partitions);
-                consumer.seekToBeginning(partitions);
-                partitions.forEach(consumer::position);
-                ready.countDown();
-                while (running.get()) {
-                    final var batch = consumer.poll(Duration.ofMillis(50));
-                    if (batch.isEmpty()) {
-                        continue;
-                    }
-                    final long now = System.nanoTime();
-                    synchronized (this) {
-                        for (final ConsumerRecord<byte[], byte[]> r : batch) {
-                            final int t = topics.indexOf(r.topic());
-                            counts[t]++;
-                            lastArrival[t] = now;
-                        }
-                    }
-                }
-            } catch (final Throwable t) {
-                failure.set(t);
-                ready.countDown();
-            }
-        }
-
-        /**
-         * Sends the records to {@code topic}; waits until each watched topic has {@code expected} more records.
-         *
-         * @return per watched topic, nanos from the first send to the last record needed (0 if it timed out)
-         */
-        long[] run(final String topic, final List<Rec> values, final List<Long> expected, final long timeoutMs)
-                throws InterruptedException {
-            final long[] targets = new long[topics.size()];
-            synchronized (this) {
-                for (int i = 0; i < targets.length; i++) {
-                    targets[i] = counts[i] + expected.get(i);
-                }
-            }
-            final long t0;
-            try (TokenProducer producer = new TokenProducer(config.streamsProperties(), topic)) {
-                t0 = System.nanoTime();
-                for (final Rec r : values) {
-                    producer.sendRaw(r.key(), r.value());
-                }
-                producer.flush();
-            }
-            final long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
-            final long[] result = new long[topics.size()];
-            while (true) {
-                boolean all = true;
-                synchronized (this) {
-                    for (int i = 0; i < targets.length; i++) {
-                        if (counts[i] >= targets[i]) {
-                            if (result[i] == 0) {
-                                result[i] = Math.max(1, lastArrival[i] - t0);
-                            }
-                        } else {
-                            all = false;
-                        }
-                    }
-                }
-                if (all || System.nanoTime() > deadline || failure.get() != null) {
-                    break;
-                }
-                Thread.sleep(10);
-            }
-            if (failure.get() != null) {
-                throw new IllegalStateException("bench consumer failed", failure.get());
-            }
-            return result;
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running.set(false);
-            thread.join(10_000);
-        }
     }
 
     static double round(final double v) {

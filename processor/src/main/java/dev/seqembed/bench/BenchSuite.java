@@ -3,10 +3,12 @@ package dev.seqembed.bench;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.Map;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.model.BertConfig;
 import dev.seqembed.model.WindowMlpConfig;
 import dev.seqembed.platform.BlasKernel;
@@ -88,6 +90,33 @@ public final class BenchSuite {
         root.put("seconds", Bench.round((System.nanoTime() - t0) / 1e9));
         writeIfAsked(json, root);
         out.printf("%nbench done in %.1f s%s%n", (System.nanoTime() - t0) / 1e9,
+                json != null ? "; results in " + json : "");
+    }
+
+    /**
+     * {@code bench --e2e}: the sustained-load end-to-end benchmark alone ({@link EndToEndLoad}), with native threads
+     * sized as {@code run} sizes them.
+     *
+     * @param tokens input tokens of a full-speed run
+     * @param settings processor settings layered over the defaults ({@code -D KEY=VALUE})
+     */
+    public static void runEndToEnd(final long tokens, final Map<String, String> settings, final Path json,
+                                   final PrintStream out) throws Exception {
+        final SeqembedConfig config = SeqembedConfig.from(settings);
+        NativeSetup.forProcessor(config);
+        final long t0 = System.nanoTime();
+        final Bench bench = new Bench(Bench.Sizes.quick(), out);
+        final ObjectNode root = Bench.JSON.createObjectNode();
+        out.println("seqembed bench --e2e (shared machines give noisy numbers: compare ratios within one run)");
+        root.set("environment", bench.environment(false));
+        final Path modelRoot = ModelDirs.defaultModels();
+        final Models models = Models.load(modelRoot.resolve("dense"), modelRoot.resolve("attention"));
+        root.set("models", models(models));
+        writeIfAsked(json, root);
+        root.set("e2e", new EndToEndLoad(EndToEndLoad.Sizes.of(tokens), config, out).run(models));
+        root.put("seconds", Bench.round((System.nanoTime() - t0) / 1e9));
+        writeIfAsked(json, root);
+        out.printf("%nbench --e2e done in %.1f s%s%n", (System.nanoTime() - t0) / 1e9,
                 json != null ? "; results in " + json : "");
     }
 

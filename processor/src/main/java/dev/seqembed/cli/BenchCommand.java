@@ -2,6 +2,8 @@ package dev.seqembed.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 import dev.seqembed.bench.BenchSuite;
@@ -25,13 +27,32 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--skip-end-to-end", description = "Skip the Kafka end-to-end section.")
     boolean skipEndToEnd;
 
+    @Option(names = "--e2e", description = "Only the sustained-load end-to-end benchmark (JSON key e2e): pass-through, "
+            + "ingest only, both paths at full speed, then both at half rate with latencies.")
+    boolean e2e;
+
+    @Option(names = "--tokens", paramLabel = "N", description = "Input tokens of an --e2e full-speed run "
+            + "(default 1000000).")
+    long tokens = 1_000_000;
+
+    @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE",
+            description = "A processor setting for --e2e (as run's -D), e.g. -D commit.interval.ms=200.")
+    Map<String, String> overrides = new HashMap<>();
+
     @Override
     public Integer call() throws Exception {
         if (json != null && json.toAbsolutePath().getParent() != null
                 && !Files.isDirectory(json.toAbsolutePath().getParent())) {
             throw new UserException("no such directory for --json: " + json.toAbsolutePath().getParent());
         }
-        BenchSuite.run(quick, json, skipEndToEnd, System.out);
+        if (tokens < 1) {
+            throw new UserException("--tokens must be at least 1, got " + tokens);
+        }
+        if (e2e) {
+            BenchSuite.runEndToEnd(tokens, overrides, json, System.out);
+        } else {
+            BenchSuite.run(quick, json, skipEndToEnd, System.out);
+        }
         return 0;
     }
 }
