@@ -22,10 +22,28 @@ public final class Telemetry {
 
     private static final int[] LENGTH_BUCKETS = {32, 64, 128, 256, 512};
 
+    /**
+     * Upper bounds of the end-to-end latency histogram: a window of the dense path takes milliseconds, a commit
+     * under exactly-once ~100 ms, a long attention sequence behind a backlog seconds to minutes. Explicit bounds
+     * (14 buckets with +Inf) instead of micrometer's percentile histogram (~70 per series, ×paths×lengths).
+     */
+    static final Duration[] LATENCY_BUCKETS = {Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5), Duration.ofSeconds(10),
+            Duration.ofSeconds(30), Duration.ofSeconds(60)};
+
+    /**
+     * Upper bounds of the per-record FLOPs histogram, 1-3-10 steps: from a small dense window (~1e5; the default
+     * one is 7.9e5) to a 512-token sequence through a MiniLM-sized encoder (~2e10).
+     */
+    static final double[] FLOPS_BUCKETS = {1e5, 3e5, 1e6, 3e6, 1e7, 3e7, 1e8, 3e8, 1e9, 3e9, 1e10, 3e10, 1e11};
+
     private final MeterRegistry registry;
     private final Counter recordsIn;
     private final Counter evicted;
     private final Map<String, AtomicLong> stateBytes = new ConcurrentHashMap<>();
+    /** Per path and length bucket ({@code ordinal * 16 + bucket}), created on first use. */
+    private final Map<Integer, PathMeters> pathMeters = new ConcurrentHashMap<>();
 
     public Telemetry(final MeterRegistry registry) {
         this.registry = registry;
@@ -55,34 +73,65 @@ public final class Telemetry {
 
     /** One embedding published: its cost and latency. */
     public void embedding(final Embedding e) {
-        final String path = e.getPath().name().toLowerCase(java.util.Locale.ROOT);
         final ComputeMetrics m = e.getMetrics();
-        registry.counter("seqembed.embeddings", "path", path).increment();
-        final String bucket = lengthBucket(m.getSequenceLength());
-        registry.counter("seqembed.flops", "path", path, "length_bucket", bucket).increment(m.getFlops());
-        // Per-record cost as a histogram too: the spread by path and length, not only the total.
-        DistributionSummary.builder("seqembed.record.flops").tags("path", path, "length_bucket", bucket)
-                .publishPercentileHistogram().register(registry).record(m.getFlops());
-        registry.counter("seqembed.compute.seconds", "path", path).increment(m.getComputeNanos() / 1e9);
-        Timer.builder("seqembed.end.to.end").tags("path", path, "length_bucket", bucket).publishPercentileHistogram()
-                .register(registry).record(Duration.ofMillis(Math.max(0, m.getEndToEndMillis())));
-        DistributionSummary.builder("seqembed.batch.size").tag("path", path).register(registry)
-                .record(m.getBatchSize());
-        stateBytes.computeIfAbsent(path, p -> {
-            final AtomicLong holder = new AtomicLong();
-            Gauge.builder("seqembed.state.bytes", holder, AtomicLong::get).tag("path", p)
-                    .description("State held by the last sequence computed").register(registry);
-            return holder;
-        }).set(m.getStateBytes());
+        final int bucket = lengthBucketIndex(m.getSequenceLength());
+        // Meters looked up once per path and length bucket: a registry lookup builds ids and hashes tags, which
+        // showed in profiles of the dense path (one call per window).
+        final PathMeters meters = pathMeters.computeIfAbsent(e.getPath().ordinal() * 16 + bucket,
+                k -> new PathMeters(e.getPath().name().toLowerCase(java.util.Locale.ROOT), bucketLabel(bucket)));
+        meters.embeddings.increment();
+        meters.flops.increment(m.getFlops());
+        meters.recordFlops.record(m.getFlops());
+        meters.computeSeconds.increment(m.getComputeNanos() / 1e9);
+        meters.endToEnd.record(Duration.ofMillis(Math.max(0, m.getEndToEndMillis())));
+        meters.batchSize.record(m.getBatchSize());
+        meters.stateBytes.set(m.getStateBytes());
+    }
+
+    /** The meters of one path and length bucket (registered on first use: unused buckets stay off /metrics). */
+    private final class PathMeters {
+        final Counter embeddings;
+        final Counter flops;
+        final DistributionSummary recordFlops;
+        final Counter computeSeconds;
+        final Timer endToEnd;
+        final DistributionSummary batchSize;
+        final AtomicLong stateBytes;
+
+        PathMeters(final String path, final String bucket) {
+            embeddings = registry.counter("seqembed.embeddings", "path", path);
+            flops = registry.counter("seqembed.flops", "path", path, "length_bucket", bucket);
+            // Per-record cost as a histogram too: the spread by path and length, not only the total.
+            recordFlops = DistributionSummary.builder("seqembed.record.flops").tags("path", path, "length_bucket", bucket)
+                    .serviceLevelObjectives(FLOPS_BUCKETS).register(registry);
+            computeSeconds = registry.counter("seqembed.compute.seconds", "path", path);
+            endToEnd = Timer.builder("seqembed.end.to.end").tags("path", path, "length_bucket", bucket)
+                    .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+            batchSize = DistributionSummary.builder("seqembed.batch.size").tag("path", path).register(registry);
+            stateBytes = Telemetry.this.stateBytes.computeIfAbsent(path, p -> {
+                final AtomicLong holder = new AtomicLong();
+                Gauge.builder("seqembed.state.bytes", holder, AtomicLong::get).tag("path", p)
+                        .description("State held by the last sequence computed").register(registry);
+                return holder;
+            });
+        }
+    }
+
+    private static int lengthBucketIndex(final int length) {
+        for (int i = 0; i < LENGTH_BUCKETS.length; i++) {
+            if (length <= LENGTH_BUCKETS[i]) {
+                return i;
+            }
+        }
+        return LENGTH_BUCKETS.length;
     }
 
     /** A Prometheus-friendly label for a sequence length: "le32", "le64", …, "gt512". */
     public static String lengthBucket(final int length) {
-        for (final int b : LENGTH_BUCKETS) {
-            if (length <= b) {
-                return "le" + b;
-            }
-        }
-        return "gt" + LENGTH_BUCKETS[LENGTH_BUCKETS.length - 1];
+        return bucketLabel(lengthBucketIndex(length));
+    }
+
+    private static String bucketLabel(final int i) {
+        return i < LENGTH_BUCKETS.length ? "le" + LENGTH_BUCKETS[i] : "gt" + LENGTH_BUCKETS[LENGTH_BUCKETS.length - 1];
     }
 }

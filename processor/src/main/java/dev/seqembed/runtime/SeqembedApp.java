@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.engine.LiveModels;
+import dev.seqembed.metrics.ConsumerLag;
 import dev.seqembed.metrics.ModelMetrics;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.topology.Models;
@@ -96,6 +97,7 @@ public final class SeqembedApp implements AutoCloseable {
         final KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(streams);
         metrics.bindTo(registry);
         streamsMetrics.add(metrics);
+        ConsumerLag.bind(registry, name, streams);
         return streams;
     }
 

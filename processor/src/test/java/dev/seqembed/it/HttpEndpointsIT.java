@@ -71,7 +71,9 @@ class HttpEndpointsIT {
                 final String metrics = get(port, "/metrics").body();
                 assertThat(metrics).contains("seqembed_embeddings_total{path=\"attention\"} 1.0")
                         .contains("seqembed_records_in_total 2.0")
-                        .contains("seqembed_flops_total{length_bucket=\"le32\",path=\"dense\"}");
+                        .contains("seqembed_flops_total{length_bucket=\"le32\",path=\"dense\"}")
+                        .contains("seqembed_consumer_lag_records{client=\"ingest\"} 0.0")
+                        .contains("seqembed_consumer_lag_records{client=\"attention\"} 0.0");
             });
         }
     }
