@@ -67,8 +67,10 @@ public final class ChunkValidator extends ContextualProcessor<byte[], byte[], St
 
             @Override
             public Set<StoreBuilder<?>> stores() {
+                // Cached: written to RocksDB and the changelog when the task commits, once per sequence changed
+                // since the last commit, not once per chunk.
                 return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                        Serdes.String(), SequenceProgress.SERDE));
+                        Serdes.String(), SequenceProgress.SERDE).withCachingEnabled());
             }
         };
     }

@@ -32,6 +32,13 @@ import dev.seqembed.state.BufferedWindow;
  * changelogged store: Kafka Streams has no pre-commit hook, so only the store's transactional changelog makes
  * a crash neither lose nor repeat them. A batch flushes when it reaches {@code dense.batch.max-windows} or
  * when its oldest window has waited {@code dense.batch.max-wait-ms} (wall-clock punctuator).
+ *
+ * <p>The store is keyed by the window's slot in the current batch (0 … max-windows − 1), and record caching is on:
+ * Kafka Streams writes a cached store to its changelog only when it commits (the cache flush is the pre-commit
+ * hook a processor lacks), and then only each slot's last state. Batches that fill and flush between two commits
+ * thus cost at most one changelog record per slot per commit, instead of a put and a tombstone per window. The
+ * batch itself is also kept on the heap: a flush reads nothing back from the store, which is only read at
+ * {@link #init} (a new task, a restart, a restored state).
  */
 public final class DenseBatcher extends ContextualProcessor<String, WindowRecord, String, Embedding> {
 
@@ -42,12 +49,9 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     private final int maxWindows;
     private final long maxWaitMs;
     private final Telemetry telemetry;
+    private final List<BufferedWindow> batch = new ArrayList<>();
     private DenseEngine engine;
     private KeyValueStore<byte[], BufferedWindow> store;
-    private long nextSequence;
-    /** Key of the oldest buffered window: flushes seek here, past the tombstones of earlier batches. */
-    private long firstSequence;
-    private int buffered;
     private long oldestBufferedAtMs;
 
     DenseBatcher(final Supplier<DenseWindowModel> model, final int maxWindows, final long maxWaitMs,
@@ -71,7 +75,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
             @Override
             public Set<StoreBuilder<?>> stores() {
                 return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                        Serdes.ByteArray(), BufferedWindow.SERDE));
+                        Serdes.ByteArray(), BufferedWindow.SERDE).withCachingEnabled());
             }
         };
     }
@@ -81,21 +85,25 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         super.init(context);
         store = context.getStateStore(STORE);
         engine = new DenseEngine(model.get(), context::currentSystemTimeMs);
-        // After a restart the store may hold a batch: continue its numbering and flush it soon.
+        // Kafka Streams may init the same processor again (a revived task): start from the store alone.
+        batch.clear();
+        final List<KeyValue<byte[], BufferedWindow>> restored = new ArrayList<>();
         try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
-            while (it.hasNext()) {
-                final long key = ByteBuffer.wrap(it.next().key).getLong();
-                firstSequence = buffered == 0 ? key : Math.min(firstSequence, key);
-                nextSequence = Math.max(nextSequence, key + 1);
-                buffered++;
-            }
+            it.forEachRemaining(restored::add);
         }
-        if (buffered == 0) {
-            firstSequence = nextSequence;
+        // Keys are big-endian, so all() returns arrival order. Stored by an earlier release (keys counting
+        // windows ever buffered) or by a larger max-windows: move them to slots 0 … n-1 first.
+        for (int i = 0; i < restored.size(); i++) {
+            final long key = ByteBuffer.wrap(restored.get(i).key).getLong();
+            if (key != i) {
+                store.delete(restored.get(i).key);
+                store.put(slot(i), restored.get(i).value);
+            }
+            batch.add(restored.get(i).value);
         }
         oldestBufferedAtMs = context.currentSystemTimeMs();
         context.schedule(Duration.ofMillis(Math.max(1, maxWaitMs)), PunctuationType.WALL_CLOCK_TIME, now -> {
-            if (buffered > 0 && now - oldestBufferedAtMs >= maxWaitMs) {
+            if (!batch.isEmpty() && now - oldestBufferedAtMs >= maxWaitMs) {
                 flush();
             }
         });
@@ -103,28 +111,21 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
 
     @Override
     public void process(final Record<String, WindowRecord> record) {
-        if (buffered == 0) {
+        if (batch.isEmpty()) {
             oldestBufferedAtMs = context().currentSystemTimeMs();
         }
-        store.put(key(nextSequence++), new BufferedWindow(record.value(), record.timestamp()));
-        buffered++;
-        if (buffered >= maxWindows) {
+        final BufferedWindow window = new BufferedWindow(record.value(), record.timestamp());
+        store.put(slot(batch.size()), window);
+        batch.add(window);
+        if (batch.size() >= maxWindows) {
             flush();
         }
     }
 
     private void flush() {
-        final List<KeyValue<byte[], BufferedWindow>> batch = new ArrayList<>(buffered);
-        // A range from the oldest live key, not all(): a RocksDB scan from the start would step over the
-        // tombstones of every earlier batch, making each flush slower than the last.
-        try (KeyValueIterator<byte[], BufferedWindow> it = store.range(key(firstSequence), key(nextSequence - 1))) {
-            while (it.hasNext()) {
-                batch.add(it.next());
-            }
-        }
         final List<DenseEngine.Pending> pending = new ArrayList<>(batch.size());
-        for (final KeyValue<byte[], BufferedWindow> kv : batch) {
-            pending.add(new DenseEngine.Pending(kv.value.window(), kv.value.timestampMs()));
+        for (final BufferedWindow w : batch) {
+            pending.add(new DenseEngine.Pending(w.window(), w.timestampMs()));
         }
         if (engine.model() != model.get()) {
             engine = new DenseEngine(model.get(), context()::currentSystemTimeMs);
@@ -133,15 +134,14 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         for (int i = 0; i < batch.size(); i++) {
             final Embedding e = embeddings.get(i);
             telemetry.embedding(e);
-            context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
-            store.delete(batch.get(i).key);
+            context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).timestampMs()));
+            store.delete(slot(i));
         }
-        buffered = 0;
-        firstSequence = nextSequence;
+        batch.clear();
     }
 
-    /** Big-endian, so the store's byte order is arrival order. */
-    private static byte[] key(final long sequence) {
-        return ByteBuffer.allocate(Long.BYTES).putLong(sequence).array();
+    /** Big-endian, so the store's byte order is slot (arrival) order. */
+    private static byte[] slot(final long slot) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(slot).array();
     }
 }

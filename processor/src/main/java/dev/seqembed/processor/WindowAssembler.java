@@ -43,8 +43,10 @@ public final class WindowAssembler extends ContextualProcessor<String, SequenceE
 
             @Override
             public Set<StoreBuilder<?>> stores() {
+                // Cached: written to RocksDB and the changelog when the task commits, once per sequence changed
+                // since the last commit, not once per chunk.
                 return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                        Serdes.String(), WindowBuffer.SERDE));
+                        Serdes.String(), WindowBuffer.SERDE).withCachingEnabled());
             }
         };
     }

@@ -31,7 +31,8 @@ import dev.seqembed.state.TokenBuffer;
  * dense path needs; the internal chunks topic between them is written and read with exactly-once.
  * <pre>
  *   ingest:    tokens ─► validate ─┬─► dead-letters ─► tokens.dlq
- *                                  ├─► windower ─► windows ─► dense (micro-batched) ─► embeddings.dense
+ *                                  ├─► windower ─┬─► windows
+ *                                  │             └─► dense (micro-batched) ─► embeddings.dense
  *                                  └─► attention feed ─► &lt;app-id&gt;-attention-chunks
  *   attention: &lt;app-id&gt;-attention-chunks ─► attention (encoder | causal) ─► embeddings.attention
  * </pre>
@@ -67,12 +68,13 @@ public final class SeqembedTopology {
         t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(), "dead-letters");
 
         t.addProcessor("windower", WindowAssembler.supplier(new WindowSlicer(models.dense().config())), "validate");
+        // Windows go to the windows topic for whoever reads it, and straight on to the dense batcher in the same
+        // task and transaction: not through the topic, which would cost a read_committed hop (a commit interval
+        // of latency) and a consume and decode per window.
         t.addSink("windows-out", config.topicWindows(), new StringSerializer(), RecordSerdes.windowRecord().serializer(),
                 "windower");
-        t.addSource("windows-in", new StringDeserializer(), RecordSerdes.windowRecord().deserializer(),
-                config.topicWindows());
         t.addProcessor("dense", DenseBatcher.supplier(models::dense, config.denseBatchMaxWindows(),
-                config.denseBatchMaxWaitMs(), telemetry), "windows-in");
+                config.denseBatchMaxWaitMs(), telemetry), "windower");
         t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "dense");
 

@@ -152,7 +152,7 @@ class DenseBatcherTest {
         context.resetForwards();
         process(window("a", 2, 4), 13);
         assertThat(context.forwarded()).isEmpty();
-        assertThat(storeKeys()).as("numbering continues after a flush").containsExactly(3L);
+        assertThat(storeKeys()).as("the next batch starts again at slot 0").containsExactly(0L);
     }
 
     @Test
@@ -231,6 +231,25 @@ class DenseBatcherTest {
 
         context.resetForwards();
         process(window("a", 1, 4), 102);
-        assertThat(storeKeys()).as("numbering continues after the restored batch").containsExactly(2L);
+        assertThat(storeKeys()).as("the next batch starts again at slot 0").containsExactly(0L);
+    }
+
+    @Test
+    void windowsStoredUnderAnEarlierReleasesKeysMoveToSlotsInArrivalOrder() {
+        // Before slots, keys counted every window ever buffered: a restored batch may sit at 7 and 9.
+        final WindowRecord w0 = window("a", 0, 4);
+        final WindowRecord w1 = window("b", 0, 3);
+        store.put(ByteBuffer.allocate(8).putLong(7).array(), new BufferedWindow(w0, 100));
+        store.put(ByteBuffer.allocate(8).putLong(9).array(), new BufferedWindow(w1, 101));
+        startProcessor(3, 1_000);
+        assertThat(storeKeys()).containsExactly(0L, 1L);
+        final WindowRecord w2 = window("a", 1, 4);
+        process(w2, 102);
+        final List<Record<? extends String, ? extends Embedding>> out = forwarded();
+        assertThat(out).hasSize(3);
+        assertEmbeds(out.get(0), w0, 100, 3);
+        assertEmbeds(out.get(1), w1, 101, 3);
+        assertEmbeds(out.get(2), w2, 102, 3);
+        assertThat(storeKeys()).isEmpty();
     }
 }
