@@ -117,7 +117,9 @@ public final class SeqembedApp implements AutoCloseable {
     public static SeqembedApp start(final SeqembedConfig config, final Models models) throws Exception {
         final SeqembedApp app = new SeqembedApp(config, models);
         app.ingest.start();
-        app.attention.start();
+        if (!"ingest".equals(config.get("role"))) {
+            app.attention.start();
+        }
         return app;
     }
 
@@ -139,7 +141,8 @@ public final class SeqembedApp implements AutoCloseable {
     public boolean awaitRunning(final Duration timeout) throws InterruptedException {
         final long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (ingest.state() == KafkaStreams.State.RUNNING && attention.state() == KafkaStreams.State.RUNNING) {
+            if (ingest.state() == KafkaStreams.State.RUNNING && (attention.state() == KafkaStreams.State.RUNNING
+                    || "ingest".equals(config.get("role")))) {
                 return true;
             }
             if (stopped.getCount() == 0) {
