@@ -124,6 +124,7 @@ public final class EndToEndLoad {
                 ingest.put("dense_tokens_per_s", Math.round(full.dense.tokensPerS(load.tokens)));
                 ingest.put("dense_windows_per_s", Math.round(full.dense.recordsPerS()));
                 ingest.put("dense_compute_utilisation", Bench.round(full.dense.utilisation()));
+                ingest.put("cpu_us_per_token", Bench.round(full.cpuMicrosPerToken(load)));
                 ingest.put("complete", full.dense.complete());
             }
 
@@ -142,12 +143,17 @@ public final class EndToEndLoad {
                         / full.produceTokensPerS(load)));
                 node.put("dense_to_passthrough_ratio", Bench.round(full.dense.tokensPerS(load.tokens)
                         / node.path("passthrough_tokens_per_s").asDouble()));
+                node.put("cpu_us_per_token", Bench.round(full.cpuMicrosPerToken(load)));
                 node.put("complete", full.dense.complete() && full.attention.complete());
 
                 final double rate = 0.5 * Math.min(full.dense.tokensPerS(load.tokens),
                         full.attention.tokensPerS(load.tokens));
                 halfRate(node.putObject("half_rate"), p, serde, dense, vocab, rate);
             }
+            node.put("load_average_end", Bench.round(loadAverage()));
+            out.printf("  machine load average (1 min): %.1f at the start, %.1f at the end, %d cores%n",
+                    node.get("load_average_start").asDouble(), loadAverage(),
+                    Runtime.getRuntime().availableProcessors());
         }
         return node;
     }
@@ -160,6 +166,8 @@ public final class EndToEndLoad {
         node.put("commit_interval_ms", config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) != null
                 ? config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) : "default");
         node.put("dense_batch_max_windows", config.denseBatchMaxWindows());
+        // Other processes on the machine shift every figure: the 1-minute load average says how busy it was.
+        node.put("load_average_start", Bench.round(loadAverage()));
         out.printf("  %d partitions, %s stream thread(s) per client, %s native thread(s), %s, commit.interval.ms %s%n",
                 config.topicPartitions(), node.get("stream_threads").asText(), node.get("native_threads").asText(),
                 node.get("processing_guarantee").asText(), node.get("commit_interval_ms").asText());
@@ -208,9 +216,21 @@ public final class EndToEndLoad {
             path.put("p99_ms", s.percentileMs(0.99));
             path.put("max_ms", s.percentileMs(1.0));
             path.put("records", s.records);
+            path.put("expected", s.expected);
             out.printf("  half rate %-9s  p50 %6d ms  p99 %6d ms  max %6d ms  (%,d embeddings, read_committed)%n",
                     s.name, s.percentileMs(0.50), s.percentileMs(0.99), s.percentileMs(1.0), s.records);
         }
+    }
+
+    static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    /** CPU time of this JVM so far (all threads: processor, broker, bench); 0 where the platform does not say. */
+    static long processCpuNanos() {
+        final java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? Math.max(0, sun.getProcessCpuTime()) : 0;
     }
 
     /** The base settings with this phase's application.id and topic names (prefixed, so phases never mix). */
@@ -304,9 +324,14 @@ public final class EndToEndLoad {
     }
 
     /** Both paths' figures of one run. */
-    private record Paths(long produceNanos, PathStats dense, PathStats attention) {
+    private record Paths(long produceNanos, long cpuNanos, PathStats dense, PathStats attention) {
         double produceTokensPerS(final Workload w) {
             return w.tokens * 1e9 / produceNanos;
+        }
+
+        /** CPU time of the whole process (broker and bench consumer included) per input token. */
+        double cpuMicrosPerToken(final Workload w) {
+            return cpuNanos / 1e3 / w.tokens;
         }
     }
 
@@ -363,8 +388,8 @@ public final class EndToEndLoad {
         Paths full(final Workload w, final String label, final long timeoutMs) throws InterruptedException {
             out.println("  " + label + ":");
             final Paths r = run(w, 0, timeoutMs);
-            out.printf("  %-19s %8.2f s  %10.0f tokens/s  (producer alone %.0f tokens/s)%n", "produce",
-                    r.produceNanos / 1e9, r.produceTokensPerS(w), r.produceTokensPerS(w));
+            out.printf("  %-19s %8.2f s  %10.0f tokens/s  (process CPU %.1f µs per token, all threads)%n", "produce",
+                    r.produceNanos / 1e9, r.produceTokensPerS(w), r.cpuMicrosPerToken(w));
             for (final PathStats s : attention ? List.of(r.dense, r.attention) : List.of(r.dense)) {
                 out.printf("  %-19s %8.2f s  %10.0f tokens/s  %9.0f %s/s  compute %5.1f%% of wall time%s%n",
                         s.name, s.nanos / 1e9, s.tokensPerS(w.tokens), s.recordsPerS(),
@@ -380,8 +405,10 @@ public final class EndToEndLoad {
             denseStats = new PathStats("dense", w.windows);
             attentionStats = new PathStats("attention", w.sequences);
             final List<Long> expected = attention ? List.of(w.windows, (long) w.sequences) : List.of(w.windows);
+            final long cpu0 = processCpuNanos();
             final OutputWatch.Result r = watch.run(config.topicTokens(), w.records, expected, timeoutMs,
                     tokensPerSecond, tokensPerSecond > 0 || w.tokens > 100_000 ? out : null);
+            final long cpuNanos = processCpuNanos() - cpu0;
             denseStats.nanos = r.topicNanos()[0];
             if (attention) {
                 attentionStats.nanos = r.topicNanos()[1];
@@ -389,7 +416,7 @@ public final class EndToEndLoad {
             if (app.failed()) {
                 throw new IllegalStateException("the processor failed: " + app.state());
             }
-            return new Paths(r.produceNanos(), denseStats, attentionStats);
+            return new Paths(r.produceNanos(), cpuNanos, denseStats, attentionStats);
         }
 
         @Override

@@ -103,6 +103,11 @@ public final class SeqembedConfig {
         d.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");
         d.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
         d.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), "5");
+        // An embedding is ~1 KB: the default 16 KB batches would hold ~15, so a busy dense path sends many requests.
+        d.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), String.valueOf(64 << 10));
+        // Kafka Streams' own default under exactly-once, stated because it is the throughput/latency knob: every
+        // commit blocks the stream thread until all records sent are acknowledged and the transaction ends.
+        d.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "100");
         d.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
         // Each hop between sub-topologies (windows, attention chunks) is read_committed: a fetch parked for the
         // default 500 ms waits out transaction commits that happen every 100 ms. Short waits keep hops short.
