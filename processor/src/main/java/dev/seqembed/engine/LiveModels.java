@@ -57,17 +57,17 @@ public final class LiveModels {
 
     /**
      * A fresh usage record for one processor instance ({@code owner} = processor and task), replacing any an
-     * earlier instance of the same task left behind.
+     * earlier instance of the same task left behind. {@link ModelUsage#close()} releases it.
      */
     public ModelUsage usage(final String owner) {
-        final ModelUsage usage = new ModelUsage();
+        final ModelUsage usage = new ModelUsage(this, owner);
         usages.put(owner, usage);
         return usage;
     }
 
-    /** The processor instance is closed: its sequences no longer hold a model. */
-    public void release(final String owner) {
-        usages.remove(owner);
+    /** Drops {@code usage}, unless a newer instance of the same task has replaced it meanwhile. */
+    void release(final String owner, final ModelUsage usage) {
+        usages.remove(owner, usage);
     }
 
     /** Open sequences (of this instance's tasks) started on the model with this SHA-256. */

@@ -11,8 +11,20 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ModelUsage {
 
     private final Map<String, String> modelBySequence = new ConcurrentHashMap<>();
+    private final LiveModels models;
+    private final String owner;
 
-    ModelUsage() {
+    ModelUsage(final LiveModels models, final String owner) {
+        this.models = models;
+        this.owner = owner;
+    }
+
+    /**
+     * The processor instance is closed: its sequences no longer hold a model. A task that moved to another
+     * stream thread may have opened its new record first; that one stays.
+     */
+    public void close() {
+        models.release(owner, this);
     }
 
     /** The sequence holds state built by (or waiting for) the model with this SHA-256; null = unknown. */

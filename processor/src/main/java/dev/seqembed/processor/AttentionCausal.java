@@ -66,7 +66,6 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private KeyValueStore<String, byte[]> store;
-    private String owner;
     private ModelUsage usage;
 
     AttentionCausal(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
@@ -105,14 +104,13 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         super.init(context);
         store = context.getStateStore(STORE);
         engine = engines.create(context::currentSystemTimeMs);
-        owner = STORE + "-" + context.taskId();
-        usage = models.usage(owner);
+        usage = models.usage(STORE + "-" + context.taskId());
         modelsInStore(store).forEach(usage::started);
     }
 
     @Override
     public void close() {
-        models.release(owner);
+        usage.close();
     }
 
     @Override

@@ -68,7 +68,6 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private int readyTokens;
     private int readyCount;
     private long oldestReadyAtMs;
-    private String owner;
     private ModelUsage usage;
 
     /**
@@ -119,8 +118,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         store = context.getStateStore(STORE);
         ready = context.getStateStore(READY_STORE);
         engine = engines.create(context::currentSystemTimeMs);
-        owner = STORE + "-" + context.taskId();
-        usage = models.usage(owner);
+        usage = models.usage(STORE + "-" + context.taskId());
         try (KeyValueIterator<String, TokenBuffer> it = store.all()) {
             it.forEachRemaining(kv -> usage.started(kv.key, kv.value.modelSha256()));
         }
@@ -150,7 +148,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
 
     @Override
     public void close() {
-        models.release(owner);
+        usage.close();
     }
 
     @Override

@@ -189,12 +189,13 @@ class ModelWatcherTest {
 
     @Test
     void aClosedProcessorReleasesItsSequences() throws Exception {
-        models.usage("attention-0_2").started("s", firstSha);
+        final ModelUsage usage = models.usage("attention-0_2");
+        usage.started("s", firstSha);
         writeBert(17);
         pollTwice();
         watcher.poll();
         assertThat(models.attention(firstSha)).isNotNull();
-        models.release("attention-0_2");
+        usage.close();
         watcher.poll();
         assertThat(models.attention(firstSha)).isNull();
     }

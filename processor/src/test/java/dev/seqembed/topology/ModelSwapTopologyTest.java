@@ -185,7 +185,7 @@ class ModelSwapTopologyTest {
         fx.send(chunk("kept", 0, tokens(2, 5), false));
         live.replaceAttention(secondBert);
         // As after a rebalance to an instance that never loaded the first model: nothing holds it any more.
-        live.release(AttentionCausal.STORE + "-0_0");
+        live.usage(AttentionCausal.STORE + "-0_0");
         assertThat(live.retirePreviousIfUnused()).isSameAs(first.attention());
 
         final TokenChunk next = chunk("gone", 1, tokens(3, 9), false);
