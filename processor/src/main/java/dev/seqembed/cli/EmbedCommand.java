@@ -29,6 +29,7 @@ import dev.seqembed.runtime.ModelDirs;
 import dev.seqembed.serde.EmbeddingJson;
 import dev.seqembed.state.TokenBuffer;
 import dev.seqembed.topology.SeqembedTopology;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -38,7 +39,7 @@ import picocli.CommandLine.Spec;
  * vectors equal the streamed ones. Invalid sequences are reported on stderr with their reason code and skipped.
  */
 @Command(name = "embed", mixinStandardHelpOptions = true,
-        description = "Embed sequences from a JSONL file offline (no Kafka), exactly as the processor would.")
+        description = "Embed sequences from a JSONL or text file offline (no Kafka), exactly as the processor would.")
 public final class EmbedCommand implements Callable<Integer> {
 
     @Spec
@@ -58,8 +59,17 @@ public final class EmbedCommand implements Callable<Integer> {
             description = "Causal mode: tokens per chunk, one embedding per chunk (default: whole sequence).")
     int chunk;
 
-    @Option(names = "--input", required = true, paramLabel = "in.jsonl", description = "Lines of {\"sequence_id\":…, \"tokens\":[…]}.")
-    Path input;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Source source;
+
+    /** Token sequences, or texts and a tokenizer. */
+    static final class Source {
+        @Option(names = "--input", paramLabel = "in.jsonl", description = "Lines of {\"sequence_id\":…, \"tokens\":[…]}.")
+        Path input;
+
+        @ArgGroup(exclusive = false)
+        TextSource text;
+    }
 
     @Option(names = "--output", required = true, paramLabel = "out.jsonl", description = "One Embedding per line.")
     Path output;
@@ -79,7 +89,9 @@ public final class EmbedCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final SeqembedConfig config = SeqembedConfig.from(settings);
         final AttentionMode attentionMode = AttentionMode.parse(mode);
-        final List<SequenceInput> sequences = JsonlInput.read(input, spec.commandLine());
+        final List<SequenceInput> sequences = source.input != null
+                ? JsonlInput.read(source.input, spec.commandLine())
+                : source.text.read(spec.commandLine().getErr()::println);
         final String p = path.toLowerCase(Locale.ROOT);
         final List<Embedding> out;
         if (p.equals("dense")) {

