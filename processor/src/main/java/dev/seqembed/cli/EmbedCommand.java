@@ -76,12 +76,12 @@ public final class EmbedCommand implements Callable<Integer> {
 
     @Option(names = "--max-tokens", paramLabel = "N",
             description = "Dense path: reject longer sequences (default: no limit; the processor rejects sequences "
-                    + "longer than the attention model's positions on both paths unless attention.overflow=truncate, "
+                    + "longer than the attention model's positions on both paths when attention.overflow=reject (the default), "
                     + "so pass 512 to mimic it with the default models).")
     int maxTokens = Integer.MAX_VALUE;
 
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE",
-            description = "Settings as for run: attention.pooling, attention.normalize, attention.overflow, "
+            description = "Settings as for run: attention.pooling, attention.normalize, attention.overflow, attention.window-stride, "
                     + "state.max-bytes-per-sequence, dense.batch.max-windows.")
     Map<String, String> settings = new HashMap<>();
 
@@ -144,6 +144,7 @@ public final class EmbedCommand implements Callable<Integer> {
         final AttentionEngine engine = new AttentionEngine(model, config.attentionPoolingCls() ? Pooling.CLS
                 : Pooling.MEAN, config.attentionNormalize(), Clock.SYSTEM);
         final int positions = model.config().maxPositionEmbeddings();
+        final int windowStride = SeqembedTopology.windowStride(config, positions);
         final List<Embedding> out = new ArrayList<>();
         final ValidationRules rules = SeqembedTopology.attentionRules(config, model.config(),
                 model.config().vocabSize());
@@ -152,6 +153,14 @@ public final class EmbedCommand implements Callable<Integer> {
                 continue;
             }
             final long now = System.currentTimeMillis();
+            if (config.attentionMode() == AttentionMode.ENCODER && windowStride > 0) {
+                // one forward per window, as for any sequence offline
+                for (final AttentionEngine.Pending w : AttentionEngine.Pending.of(s.sequenceId(), s.tokens(), now,
+                        TokenBuffer.sizeBytes(s.tokens().length), positions, windowStride)) {
+                    out.addAll(engine.encodeBatch(List.of(w)));
+                }
+                continue;
+            }
             if (config.attentionMode() == AttentionMode.ENCODER) {
                 final int[] tokens = java.util.Arrays.copyOf(s.tokens(), Math.min(positions, s.tokens().length));
                 out.add(engine.encode(s.sequenceId(), tokens, now, TokenBuffer.sizeBytes(tokens.length)));

@@ -59,6 +59,7 @@ public final class RunCommand implements Callable<Integer> {
         final SeqembedConfig config = resolved.get(StreamsConfig.STATE_DIR_CONFIG) != null ? resolved
                 : resolved.with(StreamsConfig.STATE_DIR_CONFIG, UserDirs.dataRoot().resolve("state").toString());
         config.attentionMode();
+        config.attentionOverflow();
         NativeSetup.forProcessor(config);
         final SeqembedConfig withModels = withModelDirs(config);
         final Models models = Models.load(Path.of(withModels.get(SeqembedConfig.DENSE_MODEL)),

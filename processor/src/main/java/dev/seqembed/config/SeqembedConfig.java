@@ -43,6 +43,10 @@ public final class SeqembedConfig {
     public static final String ATTENTION_POOLING = "attention.pooling";
     public static final String ATTENTION_NORMALIZE = "attention.normalize";
     public static final String ATTENTION_OVERFLOW = "attention.overflow";
+    /** Tokens between the starts of consecutive windows under {@code attention.overflow=window}. */
+    public static final String ATTENTION_WINDOW_STRIDE = "attention.window-stride";
+    /** The default of {@link #ATTENTION_WINDOW_STRIDE}: half the attention model's positions. */
+    public static final String HALF_THE_POSITIONS = "P/2";
     public static final String ATTENTION_KV_BLOCK_BYTES = "attention.kv-block-bytes";
 
     /** Whether {@code run} watches its model directories and swaps in changed models (SPEC §10.5). */
@@ -87,6 +91,7 @@ public final class SeqembedConfig {
         d.put(ATTENTION_POOLING, "mean");
         d.put(ATTENTION_NORMALIZE, "true");
         d.put(ATTENTION_OVERFLOW, "reject");
+        d.put(ATTENTION_WINDOW_STRIDE, HALF_THE_POSITIONS);
         // Causal KV caches are stored in blocks of about this size: far below the 1 MB record limit.
         d.put(ATTENTION_KV_BLOCK_BYTES, String.valueOf(256L << 10));
         d.put(MODELS_WATCH, "true");
@@ -238,12 +243,38 @@ public final class SeqembedConfig {
         return booleanValue(ATTENTION_NORMALIZE);
     }
 
-    public boolean attentionTruncate() {
-        final String o = values.get(ATTENTION_OVERFLOW).trim().toLowerCase(Locale.ROOT);
-        if (!o.equals("reject") && !o.equals("truncate")) {
-            throw new ConfigException(ATTENTION_OVERFLOW + " must be reject or truncate, got '" + o + "'");
+    /**
+     * What happens to sequences longer than the attention model's positions.
+     *
+     * @throws ConfigException for an unknown value, or {@code window} with {@code attention.mode=causal} (a causal
+     *                         sequence's cache spans all its chunks: it cannot restart at position 0)
+     */
+    public AttentionOverflow attentionOverflow() {
+        final AttentionOverflow o = AttentionOverflow.parse(values.get(ATTENTION_OVERFLOW));
+        if (o == AttentionOverflow.WINDOW && attentionMode() == AttentionMode.CAUSAL) {
+            throw new ConfigException(ATTENTION_OVERFLOW + "=window needs attention.mode=encoder; in causal mode "
+                    + "sequences longer than the model's positions follow reject or truncate");
         }
-        return o.equals("truncate");
+        return o;
+    }
+
+    /**
+     * Tokens between the starts of consecutive windows (SPEC §10.3).
+     *
+     * @param positions the attention model's {@code max_position_embeddings} P
+     * @return the configured stride in [1, P], or P/2 (at least 1) by default
+     */
+    public int attentionWindowStride(final int positions) {
+        final String raw = values.get(ATTENTION_WINDOW_STRIDE);
+        if (raw == null || raw.trim().equalsIgnoreCase(HALF_THE_POSITIONS)) {
+            return Math.max(1, positions / 2);
+        }
+        final int stride = intValue(ATTENTION_WINDOW_STRIDE, 1);
+        if (stride > positions) {
+            throw new ConfigException(ATTENTION_WINDOW_STRIDE + " " + stride + " is more than the attention model's "
+                    + positions + " positions: tokens between windows would never be seen");
+        }
+        return stride;
     }
 
     public long attentionKvBlockBytes() {

@@ -1,6 +1,7 @@
 package dev.seqembed.engine;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import dev.seqembed.avro.ComputeMetrics;
@@ -39,12 +40,42 @@ public final class AttentionEngine {
     }
 
     /**
-     * A complete sequence waiting for the encoder.
+     * What the encoder computes one Embedding for: a complete sequence, or one window of a long one
+     * ({@code attention.overflow=window}, SPEC §10.3).
      *
-     * @param stateBytes bytes the sequence's buffer held when it was computed
-     * @param ingestMs when the record that completed the sequence was ingested (its timestamp)
+     * @param tokens         the tokens encoded (the window's alone, from position 0)
+     * @param ingestMs       when the record that completed the sequence was ingested (its timestamp)
+     * @param stateBytes     bytes the sequence's buffer held when it was computed
+     * @param index          the window number (0 for a whole sequence)
+     * @param start          offset of the first token in the sequence
+     * @param last           whether this is the sequence's last (or only) Embedding
+     * @param sequenceLength tokens in the whole sequence ({@code metrics.sequence_length})
      */
-    public record Pending(String sequenceId, int[] tokens, long ingestMs, long stateBytes) {
+    public record Pending(String sequenceId, int[] tokens, long ingestMs, long stateBytes, int index, int start,
+                          boolean last, int sequenceLength) {
+
+        /** A whole sequence: one Embedding, index 0. */
+        public Pending(final String sequenceId, final int[] tokens, final long ingestMs, final long stateBytes) {
+            this(sequenceId, tokens, ingestMs, stateBytes, 0, 0, true, tokens.length);
+        }
+
+        /**
+         * What a complete sequence is encoded as: its windows when {@code windowStride} &gt; 0 and it is longer
+         * than {@code positions} ({@link AttentionWindows}), else the whole sequence.
+         */
+        public static List<Pending> of(final String sequenceId, final int[] sequence, final long ingestMs,
+                                       final long stateBytes, final int positions, final int windowStride) {
+            if (windowStride <= 0 || sequence.length <= positions) {
+                return List.of(new Pending(sequenceId, sequence, ingestMs, stateBytes));
+            }
+            final List<AttentionWindows.Span> spans = AttentionWindows.spans(sequence.length, positions, windowStride);
+            final List<Pending> out = new ArrayList<>(spans.size());
+            for (final AttentionWindows.Span w : spans) {
+                out.add(new Pending(sequenceId, Arrays.copyOfRange(sequence, w.start(), w.end()), ingestMs,
+                        stateBytes, w.index(), w.start(), w.index() == spans.size() - 1, sequence.length));
+            }
+            return out;
+        }
     }
 
     public BertModel model() {
@@ -91,8 +122,8 @@ public final class AttentionEngine {
             final int len = tokens[k].length;
             final long f = model.config().flops(len, len);
             final long share = flops == 0 ? nanos / n : Math.round((double) nanos * f / flops);
-            out.add(embedding(p.sequenceId(), 0, 0, len, true, vectors[k], metrics(f, share, n, batchTokens, len,
-                    p.stateBytes(), startMs, p.ingestMs(), 0)));
+            out.add(embedding(p.sequenceId(), p.index(), p.start(), len, p.last(), vectors[k], metrics(f, share, n,
+                    batchTokens, p.sequenceLength(), p.stateBytes(), startMs, p.ingestMs(), 0)));
         }
         return out;
     }

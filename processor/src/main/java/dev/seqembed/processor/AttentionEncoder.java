@@ -25,6 +25,7 @@ import org.apache.kafka.streams.state.Stores;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionEngine;
+import dev.seqembed.engine.AttentionWindows;
 import dev.seqembed.engine.LiveModels;
 import dev.seqembed.engine.ModelUsage;
 import dev.seqembed.engine.Vectors;
@@ -47,6 +48,10 @@ import dev.seqembed.state.TokenBuffer;
  * per model); {@link LiveModels} keeps the model loaded while such sequences wait. A sequence whose model is no
  * longer loaded (a restart or rebalance since) holds only tokens, so the current model embeds it, and the
  * Embedding says so.
+ *
+ * <p>Under {@code attention.overflow=window} a sequence longer than the model's positions is kept whole and
+ * embedded as overlapping windows ({@link AttentionWindows}), one Embedding per window: its windows go into the
+ * batch as separate items. The validator bounds the buffer by {@code state.max-bytes-per-sequence}.
  */
 public final class AttentionEncoder extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
@@ -57,6 +62,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private final AttentionEngine.Factory engines;
     private final LiveModels models;
     private final int maxPositions;
+    private final int windowStride;
     private final Batching batching;
     private final Telemetry telemetry;
     private AttentionEngine engine;
@@ -80,10 +86,11 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     }
 
     AttentionEncoder(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-                     final Batching batching, final Telemetry telemetry) {
+                     final int windowStride, final Batching batching, final Telemetry telemetry) {
         this.engines = engines;
         this.models = models;
         this.maxPositions = maxPositions;
+        this.windowStride = windowStride;
         this.batching = batching;
         this.telemetry = telemetry;
     }
@@ -91,15 +98,18 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     /**
      * The supplier, declaring this processor's store.
      *
-     * @param maxPositions tokens beyond this are dropped (truncation; the validator rejects instead when asked to)
+     * @param maxPositions the model's positions P: without windows, tokens beyond them are dropped (truncation;
+     *                     the validator rejects instead when asked to)
+     * @param windowStride &gt; 0: sequences longer than P are embedded as windows this far apart
+     *                     ({@code attention.overflow=window}); 0: no windows
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
             final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-            final Batching batching, final Telemetry telemetry) {
+            final int windowStride, final Batching batching, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {
-                return new AttentionEncoder(engines, models, maxPositions, batching, telemetry);
+                return new AttentionEncoder(engines, models, maxPositions, windowStride, batching, telemetry);
             }
 
             @Override
@@ -167,7 +177,8 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         final String model = modelFor(held == null ? null : held.modelSha256()).sha256();
         final int[] before = held == null ? new int[0] : held.tokens();
         final int[] added = Vectors.toIntArray(chunk.getTokens());
-        final int keep = Math.min(added.length, Math.max(0, maxPositions - before.length));
+        final int keep = windowStride > 0 ? added.length
+                : Math.min(added.length, Math.max(0, maxPositions - before.length));
         final int[] tokens = Arrays.copyOf(before, before.length + keep);
         System.arraycopy(added, 0, tokens, before.length, keep);
         if (!chunk.getLast()) {
@@ -202,23 +213,42 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         for (int i = 0; i < batch.size(); i++) {
             byModel.computeIfAbsent(modelFor(batch.get(i).value.modelSha256()), m -> new ArrayList<>()).add(i);
         }
-        final Embedding[] embeddings = new Embedding[batch.size()];
+        // Under attention.overflow=window a long sequence is several items (its windows), in packed forwards of at
+        // most attention.batch.max-tokens each, so that a long document never makes one huge forward.
+        final List<List<Embedding>> embeddings = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            embeddings.add(new ArrayList<>(1));
+        }
         byModel.forEach((model, indexes) -> {
             final List<AttentionEngine.Pending> pending = new ArrayList<>(indexes.size());
+            final List<Integer> owner = new ArrayList<>(indexes.size());
             for (final int i : indexes) {
                 final ReadySequence r = batch.get(i).value;
-                pending.add(new AttentionEngine.Pending(r.sequenceId(), r.tokens(), r.timestampMs(),
-                        TokenBuffer.sizeBytes(r.tokens().length)));
+                for (final AttentionEngine.Pending p : AttentionEngine.Pending.of(r.sequenceId(), r.tokens(),
+                        r.timestampMs(), TokenBuffer.sizeBytes(r.tokens().length), maxPositions, windowStride)) {
+                    pending.add(p);
+                    owner.add(i);
+                }
             }
-            final List<Embedding> out = engine.on(model).encodeBatch(pending);
-            for (int k = 0; k < indexes.size(); k++) {
-                embeddings[indexes.get(k)] = out.get(k);
+            int from = 0;
+            while (from < pending.size()) {
+                int to = from + 1;
+                int tokens = pending.get(from).tokens().length;
+                while (to < pending.size() && tokens + pending.get(to).tokens().length <= batching.maxTokens()) {
+                    tokens += pending.get(to++).tokens().length;
+                }
+                final List<Embedding> out = engine.on(model).encodeBatch(pending.subList(from, to));
+                for (int k = 0; k < out.size(); k++) {
+                    embeddings.get(owner.get(from + k)).add(out.get(k));
+                }
+                from = to;
             }
         });
         for (int i = 0; i < batch.size(); i++) {
-            final Embedding e = embeddings[i];
-            telemetry.embedding(e);
-            context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
+            for (final Embedding e : embeddings.get(i)) {
+                telemetry.embedding(e);
+                context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
+            }
             ready.delete(batch.get(i).key);
             usage.ended(batch.get(i).value.sequenceId());
         }

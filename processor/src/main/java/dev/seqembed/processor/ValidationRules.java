@@ -44,7 +44,8 @@ public record ValidationRules(int vocabSize, int maxTokens, LongUnaryOperator st
         final long bytes = stateBytesForTokens.applyAsLong(total);
         if (bytes > maxStateBytes) {
             return new Violation(ErrorCode.STATE_LIMIT, "sequence '" + sequenceId + "' would hold " + bytes
-                    + " bytes of state, above state.max-bytes-per-sequence " + maxStateBytes);
+                    + " bytes of state, above the limit of " + maxStateBytes + " per sequence "
+                    + "(state.max-bytes-per-sequence; a windowed encoder buffer also fits one changelog record)");
         }
         return null;
     }

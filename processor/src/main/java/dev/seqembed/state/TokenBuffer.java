@@ -14,6 +14,13 @@ import java.nio.ByteBuffer;
  */
 public record TokenBuffer(int[] tokens, String modelSha256) {
 
+    /**
+     * The largest buffer stored: a buffer is one changelog record, and Kafka's default record limits
+     * (producer {@code max.request.size}, broker {@code message.max.bytes}) are 1 MiB; this leaves room for the
+     * key and the batch overhead. About 250,000 tokens.
+     */
+    public static final long MAX_BYTES = 1_000_000;
+
     public static final StateSerde<TokenBuffer> SERDE = new StateSerde<>(2, TokenBuffer::write, TokenBuffer::read)
             .alsoReading(1, TokenBuffer::readFormat1);
 

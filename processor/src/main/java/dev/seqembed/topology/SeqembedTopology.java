@@ -7,6 +7,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.Topology;
 
 import dev.seqembed.config.AttentionMode;
+import dev.seqembed.config.AttentionOverflow;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.LiveModels;
@@ -108,8 +109,9 @@ public final class SeqembedTopology {
         t.addProcessor("attention", causal
                 ? AttentionCausal.supplier(engines, models, positions, AttentionCausal.blockTokens(
                         bert.numHiddenLayers(), bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
-                : AttentionEncoder.supplier(engines, models, positions, new AttentionEncoder.Batching(
-                        config.attentionBatchMaxTokens(), config.attentionBatchMaxWaitMs()), telemetry),
+                : AttentionEncoder.supplier(engines, models, positions, windowStride(config, positions),
+                        new AttentionEncoder.Batching(config.attentionBatchMaxTokens(),
+                                config.attentionBatchMaxWaitMs()), telemetry),
                 "attention-chunks-in");
         t.addSink(AttentionCausal.EMBEDDINGS, config.topicEmbeddingsAttention(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "attention");
@@ -122,17 +124,30 @@ public final class SeqembedTopology {
     }
 
     /**
-     * The rules every sequence must meet: the attention model's positions (unless truncating) and its state
-     * limit bound both paths, so a record is either processed by both or dead-lettered.
+     * The rules every sequence must meet: the attention model's positions (unless truncating or windowing) and its
+     * state limit bound both paths, so a record is either processed by both or dead-lettered. Under
+     * {@code attention.overflow=window} in encoder mode the state limit is also at most {@link TokenBuffer#MAX_BYTES}.
      */
     public static ValidationRules attentionRules(final SeqembedConfig config, final BertConfig bert,
                                                  final int vocabSize) {
         final AttentionMode mode = config.attentionMode();
+        final AttentionOverflow overflow = config.attentionOverflow();
+        // A windowed encoder buffer holds the whole sequence in one changelog record (causal caches are blocked).
+        final long maxStateBytes = mode == AttentionMode.ENCODER && overflow == AttentionOverflow.WINDOW
+                ? Math.min(config.stateMaxBytesPerSequence(), TokenBuffer.MAX_BYTES) : config.stateMaxBytesPerSequence();
         return new ValidationRules(vocabSize,
-                config.attentionTruncate() ? Integer.MAX_VALUE : bert.maxPositionEmbeddings(),
+                overflow == AttentionOverflow.REJECT ? bert.maxPositionEmbeddings() : Integer.MAX_VALUE,
                 tokens -> mode == AttentionMode.CAUSAL ? causalStateBytes(bert, tokens) : TokenBuffer.sizeBytes(tokens),
-                config.stateMaxBytesPerSequence(),
+                maxStateBytes,
                 config.stateIdleTimeoutMs());
+    }
+
+    /**
+     * The window stride of the encoder under {@code attention.overflow=window}, else 0 (no windows). Validated
+     * against the model's positions here, at start.
+     */
+    public static int windowStride(final SeqembedConfig config, final int positions) {
+        return config.attentionOverflow() == AttentionOverflow.WINDOW ? config.attentionWindowStride(positions) : 0;
     }
 
     /** K and V of every layer for n tokens in float32, plus the pooled running state. */

@@ -31,7 +31,8 @@ class SeqembedConfigTest {
         assertThat(c.attentionMode()).isEqualTo(AttentionMode.ENCODER);
         assertThat(c.attentionPoolingCls()).isFalse();
         assertThat(c.attentionNormalize()).isTrue();
-        assertThat(c.attentionTruncate()).isFalse();
+        assertThat(c.attentionOverflow()).isEqualTo(AttentionOverflow.REJECT);
+        assertThat(c.attentionWindowStride(512)).isEqualTo(256);
         assertThat(c.httpPort()).isEqualTo(8080);
         assertThat(c.denseBatchMaxWindows()).isPositive();
         assertThat(c.denseBatchMaxWaitMs()).isPositive();
@@ -196,6 +197,9 @@ class SeqembedConfigTest {
         "attention.mode, bogus",
         "attention.pooling, max",
         "attention.normalize, yes",
+        "attention.window-stride, 0",
+        "attention.window-stride, 513",
+        "attention.window-stride, half",
         "attention.overflow, wrap"})
     void aBadValueIsAConfigExceptionNamingTheKeyAndTheValue(final String key, final String value) {
         final SeqembedConfig c = SeqembedConfig.from(Map.of(key, value));
@@ -211,7 +215,8 @@ class SeqembedConfigTest {
                 Map.entry("attention.mode", SeqembedConfig::attentionMode),
                 Map.entry("attention.pooling", SeqembedConfig::attentionPoolingCls),
                 Map.entry("attention.normalize", SeqembedConfig::attentionNormalize),
-                Map.entry("attention.overflow", SeqembedConfig::attentionTruncate));
+                Map.entry("attention.overflow", SeqembedConfig::attentionOverflow),
+                Map.entry("attention.window-stride", conf -> conf.attentionWindowStride(512)));
         assertThatThrownBy(() -> getters.get(key).accept(c))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(key)
@@ -227,5 +232,26 @@ class SeqembedConfigTest {
     @Test
     void httpPortZeroMeansOff() {
         assertThat(SeqembedConfig.from(Map.of("http.port", "0")).httpPort()).isZero();
+    }
+
+    @Test
+    void windowOverflowAndItsStride() {
+        final SeqembedConfig c = SeqembedConfig.from(Map.of("attention.overflow", " Window ",
+                "attention.window-stride", "100"));
+        assertThat(c.attentionOverflow()).isEqualTo(AttentionOverflow.WINDOW);
+        assertThat(c.attentionWindowStride(512)).isEqualTo(100);
+        assertThat(SeqembedConfig.from(Map.of("attention.window-stride", "p/2")).attentionWindowStride(7)).isEqualTo(3);
+        assertThat(SeqembedConfig.from(Map.of("attention.window-stride", "512")).attentionWindowStride(512))
+                .isEqualTo(512);
+    }
+
+    @Test
+    void windowOverflowIsRefusedInCausalMode() {
+        assertThatThrownBy(() -> SeqembedConfig.from(Map.of("attention.overflow", "window", "attention.mode",
+                "causal")).attentionOverflow())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("attention.overflow=window").hasMessageContaining("encoder");
+        assertThat(SeqembedConfig.from(Map.of("attention.overflow", "truncate", "attention.mode", "causal"))
+                .attentionOverflow()).isEqualTo(AttentionOverflow.TRUNCATE);
     }
 }
