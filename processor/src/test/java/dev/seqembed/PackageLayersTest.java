@@ -37,7 +37,7 @@ class PackageLayersTest {
             Map.entry("engine", 6),
             Map.entry("state", 7), Map.entry("model", 7),
             Map.entry("serde", 8),
-            Map.entry("platform", 9),
+            Map.entry("platform", 9), Map.entry("text", 9),
             Map.entry("config", 10), Map.entry("broker", 10),
             Map.entry("avro", 11));
 
