@@ -182,7 +182,9 @@ class TextInputIT {
     @Timeout(value = 180, unit = TimeUnit.SECONDS)
     void aLoopStoppedBySigtermReportsExactlyWhatTheTopicHolds() throws Exception {
         final String topic = "tokens-loop-" + UUID.randomUUID().toString().substring(0, 8);
-        KAFKA.createTopics(topic);
+        // Idempotent; the broker's metadata may lag the controller under load (UnknownTopicOrPartition): retry.
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+                .untilAsserted(() -> KAFKA.createTopics(topic));
         final Path three = Files.writeString(dir.resolve("three.txt"), "one text\nanother text\nthe third one\n");
         final Path stderr = dir.resolve("loop.err");
         final Process p = startProduce(dir.resolve("xdg-cache"), stderr, "--bootstrap-servers",
