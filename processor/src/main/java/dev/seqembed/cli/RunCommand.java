@@ -42,6 +42,10 @@ public final class RunCommand implements Callable<Integer> {
     @Option(names = "--attention-mode", paramLabel = "MODE", description = "encoder | causal (default encoder).")
     String attentionMode;
 
+    @Option(names = "--role", paramLabel = "ROLE",
+            description = "all | ingest (validation, DLQ, windows, dense) | attention (default all).")
+    String role;
+
     @Option(names = "--http-port", paramLabel = "P", description = "Port of /metrics and /health (default 8080; 0 = off).")
     Integer httpPort;
 
@@ -54,12 +58,14 @@ public final class RunCommand implements Callable<Integer> {
         putIf(cli, SeqembedConfig.ATTENTION_MODEL, attentionModel);
         putIf(cli, SeqembedConfig.ATTENTION_MODE, attentionMode);
         putIf(cli, SeqembedConfig.HTTP_PORT, httpPort);
+        putIf(cli, SeqembedConfig.ROLE, role);
         // Not Kafka Streams' /tmp/kafka-streams, which the OS may clear under a running processor.
         final SeqembedConfig resolved = options.resolve(cli);
         final SeqembedConfig config = resolved.get(StreamsConfig.STATE_DIR_CONFIG) != null ? resolved
                 : resolved.with(StreamsConfig.STATE_DIR_CONFIG, UserDirs.dataRoot().resolve("state").toString());
         config.attentionMode();
         config.attentionOverflow();
+        config.role();
         NativeSetup.forProcessor(config);
         final SeqembedConfig withModels = withModelDirs(config);
         final Models models = Models.load(Path.of(withModels.get(SeqembedConfig.DENSE_MODEL)),

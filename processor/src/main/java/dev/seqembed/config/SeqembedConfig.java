@@ -58,6 +58,23 @@ public final class SeqembedConfig {
     public static final String STATE_MAX_BYTES = "state.max-bytes-per-sequence";
 
     public static final String HTTP_PORT = "http.port";
+
+    /** Which clients this instance runs: all | ingest | attention (SPEC §10.4). */
+    public static final String ROLE = "role";
+    /**
+     * Stable name of this instance, the base of its {@code group.instance.id} (static membership); default: host name
+     * and a hash of the state directory, so a restarted instance on the same state takes its place back.
+     */
+    public static final String INSTANCE_NAME = "instance.name";
+    /** Static group membership (KIP-345) on/off: a restarted instance gets its partitions back without a rebalance. */
+    public static final String INSTANCE_STATIC_MEMBERSHIP = "instance.static-membership";
+    /**
+     * Off-heap memory of all RocksDB stores of the process: one shared block cache of this size, which the write
+     * buffers (memtables) are charged to as well. Read by {@code BoundedRocksDbConfig}; passed through to Streams.
+     */
+    public static final String ROCKSDB_MEMORY_BYTES = "rocksdb.memory-bytes";
+    /** The part of {@link #ROCKSDB_MEMORY_BYTES} that memtables may take before RocksDB flushes them. */
+    public static final String ROCKSDB_WRITE_BUFFER_BYTES = "rocksdb.write-buffer-bytes";
     public static final String NATIVE_THREADS = "native.threads";
 
     /** Prefix of environment variables read as settings: {@code SEQEMBED_ATTENTION_MODE=causal}. */
@@ -99,6 +116,14 @@ public final class SeqembedConfig {
         d.put(STATE_IDLE_TIMEOUT_MS, String.valueOf(Duration.ofMinutes(30).toMillis()));
         d.put(STATE_MAX_BYTES, String.valueOf(64L << 20));
         d.put(HTTP_PORT, "8080");
+        d.put(ROLE, "all");
+        d.put(INSTANCE_STATIC_MEMBERSHIP, "true");
+        d.put(ROCKSDB_MEMORY_BYTES, String.valueOf(64L << 20));
+        d.put(ROCKSDB_WRITE_BUFFER_BYTES, String.valueOf(16L << 20));
+        d.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, "dev.seqembed.runtime.BoundedRocksDbConfig");
+        // Static members: a restart within this time gets its partitions back without a rebalance; a member that
+        // stays away longer is replaced. Covers a JVM restart (~5-10 s) with margin, instead of Kafka's 45 s.
+        d.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");
         d.put(StreamsConfig.APPLICATION_ID_CONFIG, "seqembed");
         d.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
         // Per client: the ingest/dense client and the attention client each get one, two threads in all.
@@ -301,6 +326,14 @@ public final class SeqembedConfig {
         return intValue(HTTP_PORT, 0);
     }
 
+    public Role role() {
+        return Role.parse(values.get(ROLE));
+    }
+
+    public boolean staticMembership() {
+        return booleanValue(INSTANCE_STATIC_MEMBERSHIP);
+    }
+
     public String applicationId() {
         return values.get(StreamsConfig.APPLICATION_ID_CONFIG);
     }
@@ -335,6 +368,7 @@ public final class SeqembedConfig {
         return OWN_TOPIC_KEYS.contains(key) || key.startsWith("dense.") || key.startsWith("attention.")
                 || key.equals(STATE_IDLE_TIMEOUT_MS) || key.equals(STATE_MAX_BYTES)
                 || key.startsWith("http.") || key.startsWith("native.") || key.startsWith("models.")
+                || key.equals(ROLE) || key.startsWith("instance.")
                 || key.startsWith("demo.");
     }
 

@@ -4,133 +4,97 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 
-import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
-import org.apache.kafka.streams.KeyQueryMetadata;
-import org.apache.kafka.streams.StoreQueryParameters;
-import org.apache.kafka.streams.state.QueryableStoreTypes;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import dev.seqembed.config.SeqembedConfig;
-import dev.seqembed.processor.ChunkValidator;
-import dev.seqembed.state.SequenceProgress;
+import dev.seqembed.runtime.SequenceQuery;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * The operations port (SPEC §9): {@code /metrics}, {@code /health/live}, {@code /health/ready} and
- * {@code /sequences/{id}} (interactive query of a sequence's progress; redirects to the instance holding it).
+ * {@code /sequences/{id}} (interactive query of a sequence's progress on both paths, see {@link SequenceQuery}).
  */
 final class HttpEndpoints implements AutoCloseable {
 
     private final HttpServer server;
-    private final KafkaStreams streams;
-    private final KafkaStreams attention;
-    private final SeqembedConfig config;
-    private final String self;
+    private final List<KafkaStreams> clients;
+    private final String names;
+    private final SequenceQuery query;
 
     /**
-     * @param self this instance's {@code application.server} (host:port), to tell its keys from others'
+     * @param streams   the ingest client, or null when this instance's role does not run it
+     * @param attention the attention client, or null likewise
+     * @param self      this instance's {@code application.server} (host:port), to tell its keys from others'
      */
     HttpEndpoints(final int port, final PrometheusMeterRegistry registry, final KafkaStreams streams,
                   final KafkaStreams attention, final SeqembedConfig config, final String self) throws IOException {
-        this.streams = streams;
-        this.attention = attention;
-        this.config = config;
-        this.self = self;
+        final List<KafkaStreams> present = new ArrayList<>();
+        final List<String> presentNames = new ArrayList<>();
+        if (streams != null) {
+            present.add(streams);
+            presentNames.add("ingest");
+        }
+        if (attention != null) {
+            present.add(attention);
+            presentNames.add("attention");
+        }
+        this.clients = List.copyOf(present);
+        this.names = String.join(",", presentNames);
+        this.query = new SequenceQuery(config, streams, attention, self);
         try {
             this.server = HttpServer.create(new InetSocketAddress(port), 0);
         } catch (final java.net.BindException e) {
             throw new java.net.BindException("HTTP port " + port + " is in use (choose another with --http-port)");
         }
-        server.setExecutor(Executors.newFixedThreadPool(2, r -> {
+        // Four threads: a query may wait on another instance, which may be asking this one about the other part.
+        server.setExecutor(Executors.newFixedThreadPool(4, r -> {
             final Thread t = new Thread(r, "seqembed-http");
             t.setDaemon(true);
             return t;
         }));
         server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4", registry.scrape()));
+        // Health covers only the clients this instance's role runs.
         server.createContext("/health/live", ex -> {
-            final boolean alive = streams.state() != KafkaStreams.State.ERROR
-                    && attention.state() != KafkaStreams.State.ERROR;
+            final boolean alive = clients.stream().noneMatch(c -> c.state() == KafkaStreams.State.ERROR);
             send(ex, alive ? 200 : 503, "text/plain", states());
         });
         server.createContext("/health/ready", ex -> {
-            final boolean ready = streams.state() == KafkaStreams.State.RUNNING
-                    && attention.state() == KafkaStreams.State.RUNNING;
+            final boolean ready = clients.stream().allMatch(c -> c.state() == KafkaStreams.State.RUNNING);
             send(ex, ready ? 200 : 503, "text/plain", states());
         });
         server.createContext("/sequences/", this::sequence);
         server.start();
     }
 
-    /** Whether another instance (by its application.server) is active for the key. */
-    private boolean heldElsewhere(final KeyQueryMetadata meta) {
-        return meta != null && meta.activeHost() != null && meta.activeHost().port() > 0
-                && !(meta.activeHost().host() + ":" + meta.activeHost().port()).equals(self);
-    }
-
     private String states() {
-        return "ingest " + streams.state() + ", attention " + attention.state();
+        final String[] n = names.split(",");
+        final StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < clients.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(n[i]).append(' ').append(clients.get(i).state());
+        }
+        return sb.toString();
     }
 
     private void sequence(final HttpExchange ex) throws IOException {
-        final String id = java.net.URLDecoder.decode(ex.getRequestURI().getPath().substring("/sequences/".length()),
+        final String id = java.net.URLDecoder.decode(ex.getRequestURI().getRawPath().substring("/sequences/".length()),
                 StandardCharsets.UTF_8);
-        if (streams.state() != KafkaStreams.State.RUNNING || attention.state() != KafkaStreams.State.RUNNING) {
-            send(ex, 503, "text/plain", "not ready: " + states());
-            return;
+        final String q = ex.getRequestURI().getQuery();
+        final SequenceQuery.Answer answer;
+        if (q != null && q.startsWith("part=")) {
+            final String hops = ex.getRequestHeaders().getFirst(SequenceQuery.HOPS_HEADER);
+            answer = query.partRequest(q.substring("part=".length()), id, hops == null ? 0 : Integer.parseInt(hops));
+        } else {
+            answer = query.sequence(id);
         }
-        final KeyQueryMetadata meta = streams.queryMetadataForKey(ChunkValidator.STORE, id, Serdes.String().serializer());
-        if (heldElsewhere(meta)) {
-            ex.getResponseHeaders().add("Location", "http://" + meta.activeHost().host() + ":"
-                    + meta.activeHost().port() + "/sequences/" + id);
-            send(ex, 307, "text/plain", "held by " + meta.activeHost());
-            return;
-        }
-        final ReadOnlyKeyValueStore<String, SequenceProgress> store = streams.store(
-                StoreQueryParameters.fromNameAndType(ChunkValidator.STORE, QueryableStoreTypes.keyValueStore()));
-        final SequenceProgress p = store.get(id);
-        if (p == null) {
-            send(ex, 404, "application/json", "{\"sequence_id\":" + quote(id) + ",\"known\":false}");
-            return;
-        }
-        send(ex, 200, "application/json", "{\"sequence_id\":" + quote(id) + ",\"tokens_seen\":" + p.tokensSeen()
-                + ",\"attention_state_bytes\":" + attentionStateBytes(id)
-                + ",\"next_chunk_index\":" + p.nextChunkIndex() + ",\"closed\":" + p.closed()
-                + ",\"rejected_reason\":" + quote(p.rejectedReason()) + ",\"mode\":"
-                + quote(config.attentionMode().cliName()) + "}");
-    }
-
-    /**
-     * Bytes the attention path holds for the sequence: its token buffer (encoder) or KV cache (causal); null when
-     * the attention client of another instance holds it.
-     */
-    private Long attentionStateBytes(final String id) {
-        final String store = config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL
-                ? dev.seqembed.processor.AttentionCausal.STORE : dev.seqembed.processor.AttentionEncoder.STORE;
-        final KeyQueryMetadata meta = attention.queryMetadataForKey(store, id, Serdes.String().serializer());
-        if (heldElsewhere(meta)) {
-            return null;
-        }
-        if (config.attentionMode() == dev.seqembed.config.AttentionMode.CAUSAL) {
-            final ReadOnlyKeyValueStore<String, byte[]> kv = attention.store(
-                    StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionCausal.STORE,
-                            QueryableStoreTypes.keyValueStore()));
-            return dev.seqembed.processor.AttentionCausal.storedBytes(kv, id);
-        }
-        final ReadOnlyKeyValueStore<String, dev.seqembed.state.TokenBuffer> buffers = attention.store(
-                StoreQueryParameters.fromNameAndType(dev.seqembed.processor.AttentionEncoder.STORE,
-                        QueryableStoreTypes.keyValueStore()));
-        final dev.seqembed.state.TokenBuffer b = buffers.get(id);
-        return b == null ? 0L : dev.seqembed.state.TokenBuffer.sizeBytes(b.tokens().length);
-    }
-
-    private static String quote(final String s) {
-        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        send(ex, answer.status(), answer.status() == 503 || answer.status() == 400 ? "text/plain"
+                : "application/json", answer.body());
     }
 
     private static void send(final HttpExchange ex, final int status, final String type, final String body)
@@ -146,5 +110,6 @@ final class HttpEndpoints implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        query.close();
     }
 }

@@ -15,6 +15,7 @@ import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import dev.seqembed.config.Role;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.engine.LiveModels;
 import dev.seqembed.metrics.ConsumerLag;
@@ -22,13 +23,14 @@ import dev.seqembed.metrics.ModelMetrics;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.topology.Models;
 import dev.seqembed.topology.SeqembedTopology;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * One running processor instance: two Kafka Streams clients (ingest with the dense path, and attention; see
- * {@link SeqembedTopology}), their metrics and the HTTP endpoints. Used by {@code run}, {@code demo} and
+ * {@link SeqembedTopology}), or one of them by {@code role} (SPEC §10.4), their metrics and the HTTP endpoints. Used by {@code run}, {@code demo} and
  * {@code bench}.
  */
 public final class SeqembedApp implements AutoCloseable {
@@ -38,7 +40,10 @@ public final class SeqembedApp implements AutoCloseable {
     private final SeqembedConfig config;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Telemetry telemetry = new Telemetry(registry);
+    private final Role role;
+    /** Null when the role does not run it. */
     private final KafkaStreams ingest;
+    /** Null when the role does not run it. */
     private final KafkaStreams attention;
     private final HttpEndpoints http;
     private final ModelWatcher watcher;
@@ -47,26 +52,29 @@ public final class SeqembedApp implements AutoCloseable {
 
     private SeqembedApp(final SeqembedConfig config, final Models models) throws Exception {
         this.config = config;
+        this.role = config.role();
         if (config.createTopics()) {
             Topics.ensure(config);
         }
+        final String attentionId = config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX;
         final Properties props = config.streamsProperties();
-        if (config.httpPort() > 0 && !props.containsKey(StreamsConfig.APPLICATION_SERVER_CONFIG)) {
-            // Interactive queries redirect to the instance holding a key: advertise a name other instances resolve.
-            props.put(StreamsConfig.APPLICATION_SERVER_CONFIG, advertisedHost() + ":" + config.httpPort());
-        }
-        final Properties attentionProps = new Properties();
-        attentionProps.putAll(props);
-        attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG,
-                config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX);
+        InstanceIdentity.apply(props, config, config.applicationId());
+        final Properties attentionProps = config.streamsProperties();
+        attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG, attentionId);
+        InstanceIdentity.apply(attentionProps, config, attentionId);
         final LiveModels live = models.live();
         this.watcher = watcher(config, live);
-        this.ingest = client("ingest", SeqembedTopology.ingest(config, live, telemetry), props);
-        this.attention = client("attention", SeqembedTopology.attention(config, live, telemetry), attentionProps);
+        this.ingest = role.runsIngest()
+                ? client("ingest", SeqembedTopology.ingest(config, live, telemetry), props) : null;
+        this.attention = role.runsAttention()
+                ? client("attention", SeqembedTopology.attention(config, live, telemetry), attentionProps) : null;
+        StateSizeGauge.register(registry, ingest, attention);
+        // Heap and direct buffers beside the RocksDB figures: where the process's memory goes.
+        new JvmMemoryMetrics().bindTo(registry);
         this.http = config.httpPort() > 0 ? new HttpEndpoints(config.httpPort(), registry, ingest, attention, config,
                 props.getProperty(StreamsConfig.APPLICATION_SERVER_CONFIG, "")) : null;
-        LOG.info("models: dense {} ({}), attention {} ({}), attention.mode={}", models.dense().id(),
-                models.dense().sha256().substring(0, 12), models.attention().id(),
+        LOG.info("role {}: models: dense {} ({}), attention {} ({}), attention.mode={}", role.cliName(),
+                models.dense().id(), models.dense().sha256().substring(0, 12), models.attention().id(),
                 models.attention().sha256().substring(0, 12), config.attentionMode().cliName());
     }
 
@@ -84,6 +92,7 @@ public final class SeqembedApp implements AutoCloseable {
 
     private KafkaStreams client(final String name, final Topology topology, final Properties props) {
         final KafkaStreams streams = new KafkaStreams(topology, props);
+        streams.setGlobalStateRestoreListener(new RestoreLog(name));
         streams.setUncaughtExceptionHandler(e -> {
             LOG.error("{} stream thread failed; replacing it", name, e);
             return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
@@ -101,48 +110,53 @@ public final class SeqembedApp implements AutoCloseable {
         return streams;
     }
 
-    private static String advertisedHost() {
-        final String env = System.getenv("HOSTNAME");
-        if (env != null && !env.isBlank()) {
-            return env.trim();
-        }
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (final java.net.UnknownHostException e) {
-            return "localhost";
-        }
-    }
-
     /** Creates topics when allowed, builds the topology and starts it. */
     public static SeqembedApp start(final SeqembedConfig config, final Models models) throws Exception {
         final SeqembedApp app = new SeqembedApp(config, models);
-        app.ingest.start();
-        if (!"ingest".equals(config.get("role"))) {
-            app.attention.start();
+        for (final KafkaStreams c : app.clients()) {
+            c.start();
         }
         return app;
     }
 
-    /** Both clients' states, for messages: "ingest RUNNING, attention RUNNING". */
-    public String state() {
-        return "ingest " + ingest.state() + ", attention " + attention.state();
+    /** The clients this instance's role runs: ingest, attention or both. */
+    private List<KafkaStreams> clients() {
+        final List<KafkaStreams> out = new ArrayList<>(2);
+        if (ingest != null) {
+            out.add(ingest);
+        }
+        if (attention != null) {
+            out.add(attention);
+        }
+        return out;
     }
 
-    /** Whether either client has failed. */
+    /** The running clients' states, for messages: "ingest RUNNING, attention RUNNING". */
+    public String state() {
+        final List<String> parts = new ArrayList<>(2);
+        if (ingest != null) {
+            parts.add("ingest " + ingest.state());
+        }
+        if (attention != null) {
+            parts.add("attention " + attention.state());
+        }
+        return String.join(", ", parts);
+    }
+
+    /** Whether a client has failed. */
     public boolean failed() {
-        return ingest.state() == KafkaStreams.State.ERROR || attention.state() == KafkaStreams.State.ERROR;
+        return clients().stream().anyMatch(c -> c.state() == KafkaStreams.State.ERROR);
     }
 
     public Telemetry telemetry() {
         return telemetry;
     }
 
-    /** Waits until both clients are RUNNING. */
+    /** Waits until the role's clients are RUNNING. */
     public boolean awaitRunning(final Duration timeout) throws InterruptedException {
         final long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            if (ingest.state() == KafkaStreams.State.RUNNING && (attention.state() == KafkaStreams.State.RUNNING
-                    || "ingest".equals(config.get("role")))) {
+            if (clients().stream().allMatch(c -> c.state() == KafkaStreams.State.RUNNING)) {
                 return true;
             }
             if (stopped.getCount() == 0) {
@@ -169,8 +183,9 @@ public final class SeqembedApp implements AutoCloseable {
         // Leave the groups on an orderly stop: the partitions move at once instead of after the session timeout.
         final CloseOptions leave = CloseOptions.timeout(Duration.ofSeconds(30))
                 .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP);
-        ingest.close(leave);
-        attention.close(leave);
+        for (final KafkaStreams c : clients()) {
+            c.close(leave);
+        }
         streamsMetrics.forEach(KafkaStreamsMetrics::close);
         registry.close();
         LOG.info("processor {} stopped", config.applicationId());
