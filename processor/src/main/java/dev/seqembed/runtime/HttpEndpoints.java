@@ -14,7 +14,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import dev.seqembed.config.SeqembedConfig;
-import dev.seqembed.runtime.SequenceQuery;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**

@@ -27,7 +27,7 @@ import dev.seqembed.config.SeqembedConfig;
  * </ul>
  * Values the user set explicitly are left alone.
  */
-public final class InstanceIdentity {
+final class InstanceIdentity {
 
     /** Separates the application id from the endpoint in {@code client.id}. */
     static final String ENDPOINT_MARK = "@";
@@ -36,7 +36,7 @@ public final class InstanceIdentity {
     }
 
     /** This instance's HTTP endpoint {@code host:port}, or null when the HTTP port is off. */
-    public static String endpoint(final SeqembedConfig config) {
+    static String endpoint(final SeqembedConfig config) {
         final String set = config.get(StreamsConfig.APPLICATION_SERVER_CONFIG);
         if (set != null && !set.isBlank()) {
             return set.trim();
@@ -49,7 +49,7 @@ public final class InstanceIdentity {
      *
      * @param applicationId that client's application.id
      */
-    public static void apply(final Properties props, final SeqembedConfig config, final String applicationId) {
+    static void apply(final Properties props, final SeqembedConfig config, final String applicationId) {
         final String endpoint = endpoint(config);
         if (endpoint != null) {
             props.putIfAbsent(StreamsConfig.APPLICATION_SERVER_CONFIG, endpoint);

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * to another instance): how many changelog records, how long. This is the figure {@code num.standby.replicas}
  * shortens: a standby keeps the copy warm, so a fail-over restores only the tail.
  */
-public final class RestoreLog implements StateRestoreListener {
+final class RestoreLog implements StateRestoreListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(RestoreLog.class);
 
@@ -21,7 +21,7 @@ public final class RestoreLog implements StateRestoreListener {
     private final Map<TopicPartition, Long> started = new ConcurrentHashMap<>();
 
     /** @param client "ingest" or "attention", for the log line */
-    public RestoreLog(final String client) {
+    RestoreLog(final String client) {
         this.client = client;
     }
 

@@ -38,10 +38,10 @@ import dev.seqembed.topology.SeqembedTopology;
  * an instance that does not run the client at all (by its role) asks a member of that client's group
  * ({@link PeerDirectory}), which answers or asks the owner in turn. A hop count bounds the forwarding.
  */
-public final class SequenceQuery implements AutoCloseable {
+final class SequenceQuery implements AutoCloseable {
 
     /** Header counting how often a part request was forwarded. */
-    public static final String HOPS_HEADER = "X-Seqembed-Hops";
+    static final String HOPS_HEADER = "X-Seqembed-Hops";
     private static final int MAX_HOPS = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -59,7 +59,7 @@ public final class SequenceQuery implements AutoCloseable {
     }
 
     /** Status and JSON body of an answer. */
-    public record Answer(int status, String body) {
+    record Answer(int status, String body) {
     }
 
     /** A part no instance could answer right now (not running, rebalancing, owner unreachable). */
@@ -81,7 +81,7 @@ public final class SequenceQuery implements AutoCloseable {
      * @param attention the attention client, or null likewise
      * @param self      this instance's endpoint (host:port), to tell its keys from others'
      */
-    public SequenceQuery(final SeqembedConfig config, final KafkaStreams ingest, final KafkaStreams attention,
+    SequenceQuery(final SeqembedConfig config, final KafkaStreams ingest, final KafkaStreams attention,
                   final String self) {
         this.config = config;
         this.ingest = ingest;
@@ -91,7 +91,7 @@ public final class SequenceQuery implements AutoCloseable {
     }
 
     /** The whole answer: 200 with both parts, 404 for a sequence never seen, 503 when the ingest part is out of reach. */
-    public Answer sequence(final String id) {
+    Answer sequence(final String id) {
         final ObjectNode progress;
         try {
             progress = part(Part.INGEST, id, 0);
@@ -118,7 +118,7 @@ public final class SequenceQuery implements AutoCloseable {
     }
 
     /** One part, as asked by another instance. */
-    public Answer partRequest(final String part, final String id, final int hops) {
+    Answer partRequest(final String part, final String id, final int hops) {
         try {
             return new Answer(200, part(Part.parse(part), id, hops).toString());
         } catch (final IllegalArgumentException e) {

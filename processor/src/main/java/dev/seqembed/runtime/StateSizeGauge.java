@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * Kafka Streams' RocksDB property metrics. With {@code seqembed_rocksdb_cache_bytes} (the shared block cache that
  * memtables are charged to, see {@link BoundedRocksDbConfig}) it shows whether state stays bounded.
  */
-public final class StateSizeGauge {
+final class StateSizeGauge {
 
     private static final String GROUP = "stream-state-metrics";
     private static final Set<String> SIZES = Set.of("total-sst-files-size", "size-all-mem-tables");
@@ -28,7 +28,7 @@ public final class StateSizeGauge {
      * @param ingest    the ingest client, or null when the role does not run it
      * @param attention the attention client, or null likewise
      */
-    public static void register(final MeterRegistry registry, final KafkaStreams ingest, final KafkaStreams attention) {
+    static void register(final MeterRegistry registry, final KafkaStreams ingest, final KafkaStreams attention) {
         if (ingest != null) {
             gauge(registry, "dense", ingest);
         }

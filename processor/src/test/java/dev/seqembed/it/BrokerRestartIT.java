@@ -13,15 +13,15 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.SeqembedApp;
-import dev.seqembed.app.SequenceInput;
-import dev.seqembed.app.SyntheticWorkload;
-import dev.seqembed.app.TokenProducer;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.client.TokenProducer;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.broker.EmbeddedKafkaBroker;
 import dev.seqembed.config.SeqembedConfig;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -99,7 +99,7 @@ class BrokerRestartIT {
         try (TokenProducer producer = new TokenProducer(p, "tokens")) {
             for (final List<TokenChunk> cs : chunks) {
                 for (int i = from; i < Math.min(to, cs.size()); i++) {
-                    producer.sendRaw(cs.get(i).getSequenceId(), Serdes.tokenChunk().encode(cs.get(i)));
+                    producer.sendRaw(cs.get(i).getSequenceId(), RecordSerdes.tokenChunk().encode(cs.get(i)));
                 }
             }
             producer.flush();

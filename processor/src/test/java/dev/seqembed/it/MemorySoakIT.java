@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.app.TokenProducer;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.client.TokenProducer;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.Chunks;
 
 /**
@@ -73,7 +73,7 @@ class MemorySoakIT {
                 while (sent < total) {
                     for (int i = 0; i < WAVE && sent < total; i++, sent++) {
                         final String key = "open-" + sent;
-                        producer.sendRaw(key, Serdes.tokenChunk().encode(Chunks.chunk(key, 0,
+                        producer.sendRaw(key, RecordSerdes.tokenChunk().encode(Chunks.chunk(key, 0,
                                 random.ints(16, 1000, 30000).toArray(), false)));
                     }
                     producer.flush();

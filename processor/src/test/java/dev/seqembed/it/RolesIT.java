@@ -25,14 +25,14 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import dev.seqembed.app.SeqembedApp;
-import dev.seqembed.app.SequenceInput;
-import dev.seqembed.app.SyntheticWorkload;
-import dev.seqembed.app.TokenProducer;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.client.TokenProducer;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.config.SeqembedConfig;
-import dev.seqembed.serde.Serdes;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -171,7 +171,7 @@ class RolesIT {
         try (TokenProducer producer = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
             for (final List<TokenChunk> cs : chunks) {
                 for (int i = from; i < Math.min(to, cs.size()); i++) {
-                    producer.sendRaw(cs.get(i).getSequenceId(), Serdes.tokenChunk().encode(cs.get(i)));
+                    producer.sendRaw(cs.get(i).getSequenceId(), RecordSerdes.tokenChunk().encode(cs.get(i)));
                 }
             }
             producer.flush();
