@@ -35,7 +35,8 @@ import dev.seqembed.testing.TestModels;
  *
  * <p>CI runs a short version (causal mode, 40 sequences). The long one: {@code mvn -B -pl processor verify
  * -Dit.test=ScaleOutIT -Dseqembed.soak=true} (both modes, 10x the sequences, three instances from the start);
- * {@code -Dseqembed.standby=1} sets {@code num.standby.replicas}.
+ * {@code -Dseqembed.standby=1} sets {@code num.standby.replicas}; {@code -Dseqembed.scale.args="-D key=value …"} adds
+ * settings (e.g. {@code instance.static-membership=false}, to compare).
  */
 class ScaleOutIT {
 
@@ -81,7 +82,7 @@ class ScaleOutIT {
         final String id = UUID.randomUUID().toString().substring(0, 8);
         final Path runDir = dir.resolve(mode + "-" + id);
         java.nio.file.Files.createDirectories(runDir);
-        final List<String> args = List.of("--bootstrap-servers", KAFKA.bootstrapServers(),
+        final List<String> args = new ArrayList<>(List.of("--bootstrap-servers", KAFKA.bootstrapServers(),
                 "--application-id", "scale-" + id, "--attention-mode", mode,
                 "--dense-model", dir.resolve("models/dense").toString(),
                 "--attention-model", dir.resolve("models/attention").toString(),
@@ -89,7 +90,11 @@ class ScaleOutIT {
                 "-D", "topic.embeddings.dense=dense-" + id, "-D", "topic.embeddings.attention=attention-" + id,
                 "-D", "topic.partitions=4", "-D", "attention.kv-block-bytes=2048",
                 "-D", "dense.batch.max-wait-ms=50",
-                "-D", "num.standby.replicas=" + Integer.getInteger("seqembed.standby", 0));
+                "-D", "num.standby.replicas=" + Integer.getInteger("seqembed.standby", 0)));
+        final String extra = System.getProperty("seqembed.scale.args", "").trim();
+        if (!extra.isEmpty()) {
+            args.addAll(List.of(extra.split("\\s+")));
+        }
         final ProcessorProcess a = add(ProcessorProcess.of("a", runDir, args));
         final ProcessorProcess b = add(ProcessorProcess.of("b", runDir, args));
         final ProcessorProcess c = add(ProcessorProcess.of("c", runDir, args));
