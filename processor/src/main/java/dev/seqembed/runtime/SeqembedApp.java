@@ -1,11 +1,13 @@
 package dev.seqembed.runtime;
 
+import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
@@ -49,6 +51,8 @@ public final class SeqembedApp implements AutoCloseable {
     private final ModelWatcher watcher;
     private final List<KafkaStreamsMetrics> streamsMetrics = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicBoolean runningLogged = new AtomicBoolean();
+    private volatile long startedNanos;
 
     private SeqembedApp(final SeqembedConfig config, final Models models) throws Exception {
         this.config = config;
@@ -99,6 +103,9 @@ public final class SeqembedApp implements AutoCloseable {
         });
         streams.setStateListener((now, before) -> {
             LOG.info("{} streams {} -> {}", name, before, now);
+            if (now == KafkaStreams.State.RUNNING) {
+                logFirstRunning();
+            }
             if (now == KafkaStreams.State.ERROR || now == KafkaStreams.State.NOT_RUNNING) {
                 stopped.countDown();
             }
@@ -113,10 +120,24 @@ public final class SeqembedApp implements AutoCloseable {
     /** Creates topics when allowed, builds the topology and starts it. */
     public static SeqembedApp start(final SeqembedConfig config, final Models models) throws Exception {
         final SeqembedApp app = new SeqembedApp(config, models);
+        app.startedNanos = System.nanoTime();
         for (final KafkaStreams c : app.clients()) {
             c.start();
         }
         return app;
+    }
+
+    /**
+     * Logs once when all clients first reach RUNNING: the time-to-RUNNING of a (re)started instance, from the
+     * clients' start and from the JVM's.
+     */
+    private void logFirstRunning() {
+        if (clients().stream().allMatch(c -> c.state() == KafkaStreams.State.RUNNING)
+                && runningLogged.compareAndSet(false, true)) {
+            LOG.info("processor RUNNING {} ms after its clients started, {} ms after the JVM started",
+                    (System.nanoTime() - startedNanos) / 1_000_000,
+                    System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime());
+        }
     }
 
     /** The clients this instance's role runs: ingest, attention or both. */

@@ -47,6 +47,8 @@ class ScaleOutIT {
     private static final int SEQUENCES = SOAK ? 400 : 40;
     private static final int CHUNK = 5;
     private static final Duration START = Duration.ofSeconds(120);
+    private static final Pattern RUNNING = Pattern.compile(
+            "processor RUNNING (\\d+) ms after its clients started, (\\d+) ms after the JVM started");
     private static final Pattern RESTORED = Pattern.compile("restored (\\d+) records of .* in (\\d+) ms");
 
     @TempDir
@@ -167,14 +169,24 @@ class ScaleOutIT {
         }
         System.out.printf("ScaleOutIT %s: %d instances, 3 kill -9s + %s, %d attention and %d dense embeddings "
                         + "checked (exactly once, equal to offline); 4th start after 3 quick kill -9s: RUNNING in "
-                        + "%d ms; %s start: RUNNING in %d ms; restored %s%n", mode, instances.size(),
+                        + "%d ms (%s); %s start: RUNNING in %d ms; restored %s%n", mode, instances.size(),
                 SOAK ? "a 4th kill" : "a join", gotAttention.size(), gotDense.size(), restarts.get(0).toMillis(),
-                SOAK ? "restart of c" : "joining c", restarts.get(1).toMillis(), restoreTotals());
+                lastRunning(a), SOAK ? "restart of c" : "joining c", restarts.get(1).toMillis(), restoreTotals());
     }
 
     private ProcessorProcess add(final ProcessorProcess p) {
         instances.add(p);
         return p;
+    }
+
+    /** The processor's own time-to-RUNNING line of its latest start. */
+    private static String lastRunning(final ProcessorProcess p) throws Exception {
+        final Matcher m = RUNNING.matcher(p.logs());
+        String last = "no RUNNING line";
+        while (m.find()) {
+            last = "clients " + m.group(1) + " ms, JVM " + m.group(2) + " ms";
+        }
+        return last;
     }
 
     private String restoreTotals() throws Exception {
