@@ -120,7 +120,7 @@ public final class SeqembedConfig {
         d.put(INSTANCE_STATIC_MEMBERSHIP, "true");
         d.put(ROCKSDB_MEMORY_BYTES, String.valueOf(64L << 20));
         d.put(ROCKSDB_WRITE_BUFFER_BYTES, String.valueOf(16L << 20));
-        d.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, "dev.seqembed.runtime.BoundedRocksDbConfig");
+        // rocksdb.config.setter defaults to the runtime's BoundedRocksDbConfig (set there: config sits below runtime).
         // Static members: a restart within this time gets its partitions back without a rebalance; a member that
         // stays away longer is replaced. Covers a JVM restart (~5-10 s) with margin, instead of Kafka's 45 s.
         d.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "30000");

@@ -1,7 +1,9 @@
 package dev.seqembed.runtime;
 
 import java.util.Map;
+import java.util.Properties;
 
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.state.RocksDBConfigSetter;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.Cache;
@@ -32,6 +34,11 @@ public final class BoundedRocksDbConfig implements RocksDBConfigSetter {
     private static Cache cache;
     private static WriteBufferManager writeBuffers;
     private static long writeBufferBytes;
+
+    /** Makes this the {@code rocksdb.config.setter} of a client, unless the user chose another. */
+    static void applyDefault(final Properties props) {
+        props.putIfAbsent(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDbConfig.class.getName());
+    }
 
     @Override
     public void setConfig(final String storeName, final Options options, final Map<String, Object> configs) {

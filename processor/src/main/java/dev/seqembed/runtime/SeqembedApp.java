@@ -66,6 +66,8 @@ public final class SeqembedApp implements AutoCloseable {
         final Properties attentionProps = config.streamsProperties();
         attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG, attentionId);
         InstanceIdentity.apply(attentionProps, config, attentionId);
+        BoundedRocksDbConfig.applyDefault(props);
+        BoundedRocksDbConfig.applyDefault(attentionProps);
         final LiveModels live = models.live();
         this.watcher = watcher(config, live);
         this.ingest = role.runsIngest()
