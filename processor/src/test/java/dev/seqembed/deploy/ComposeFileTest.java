@@ -54,15 +54,18 @@ class ComposeFileTest {
 
     @Test
     void theSeqembedServicesCommandsParse() {
-        assertThat(services.fieldNames()).toIterable().contains("kafka", "topic-init", "processor", "producer");
-        for (final String service : List.of("processor", "producer")) {
+        assertThat(services.fieldNames()).toIterable().contains("kafka", "topic-init", "processor-ingest",
+                "processor-attention", "producer");
+        for (final String service : List.of("processor-ingest", "processor-attention", "producer")) {
             Main.commandLine().parseArgs(command(service).toArray(String[]::new));
         }
+        assertThat(command("processor-ingest")).containsSubsequence("--role", "ingest");
+        assertThat(command("processor-attention")).containsSubsequence("--role", "attention");
         assertThat(command("producer")).containsSubsequence("produce", "--text").contains("--tokenizer", "--loop");
         assertThat(services.get("producer").get("image").asText())
-                .isEqualTo(services.get("processor").get("image").asText());
+                .isEqualTo(services.get("processor-ingest").get("image").asText());
         assertThat(SeqembedConfig.fromEnvironment(java.util.Map.of("SEQEMBED_ATTENTION_OVERFLOW",
-                services.get("processor").get("environment").get("SEQEMBED_ATTENTION_OVERFLOW").asText())))
+                services.get("processor-ingest").get("environment").get("SEQEMBED_ATTENTION_OVERFLOW").asText())))
                 .containsEntry("attention.overflow", "window");
     }
 
