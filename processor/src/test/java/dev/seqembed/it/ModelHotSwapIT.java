@@ -264,8 +264,10 @@ class ModelHotSwapIT {
                 final List<Float> v = e.getVector();
                 final List<Float> w = want.getVector();
                 assertThat(v).hasSameSizeAs(w);
+                final float allowed = tolerance == 0f && e.getMetrics().getBatchSize() > 1
+                        ? StreamingEqualsOfflineIT.PACKED_FORWARD_TOLERANCE : tolerance;
                 for (int i = 0; i < v.size(); i++) {
-                    assertThat(Math.abs(v.get(i) - w.get(i))).as("%s [%d]", key(e), i).isLessThanOrEqualTo(tolerance);
+                    assertThat(Math.abs(v.get(i) - w.get(i))).as("%s [%d]", key(e), i).isLessThanOrEqualTo(allowed);
                 }
             }
         }
