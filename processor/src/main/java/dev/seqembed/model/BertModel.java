@@ -373,7 +373,7 @@ public final class BertModel {
         final Workspace ws = Workspace.get();
         final float[] x = ws.arr(Workspace.HIDDEN, rows * h);
         final float[] a = ws.arr(Workspace.ATTENDED, rows * h);
-        embed(segments, x);
+        embed(segments, rows, x);
         for (int l = 0; l < layers.length; l++) {
             attend(l, segments, rows, causal, x, a, ws);
             feedForward(layers[l], rows, a, x, ws);
@@ -382,7 +382,7 @@ public final class BertModel {
     }
 
     /** x = LN(word[t] + position[p] + type[0]) for every token of every segment. */
-    private void embed(final Segment[] segments, final float[] x) {
+    private void embed(final Segment[] segments, final int rows, final float[] x) {
         final int h = config.hiddenSize();
         for (final Segment s : segments) {
             for (int r = 0; r < s.rows(); r++) {
@@ -394,16 +394,8 @@ public final class BertModel {
                 }
             }
         }
-        ROWS.forRows(totalRows(segments), h, (from, to) -> Kernels.addLayerNorm(x, null, null, x, from, to, h,
+        ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(x, null, null, x, from, to, h,
                 embeddingNorm.gamma(), embeddingNorm.beta(), config.layerNormEps()));
-    }
-
-    private static int totalRows(final Segment[] segments) {
-        int n = 0;
-        for (final Segment s : segments) {
-            n += s.rows();
-        }
-        return n;
     }
 
     /**

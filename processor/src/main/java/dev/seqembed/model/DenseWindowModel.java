@@ -130,11 +130,11 @@ public final class DenseWindowModel {
         final int hid = config.hiddenSize();
         final int o = config.outputSize();
         final Workspace ws = Workspace.get();
-        final FloatPointer xN = ws.nat(0, (long) batch * in);
-        final FloatPointer hN = ws.nat(4, (long) batch * hid);
-        final FloatPointer yN = ws.nat(5, (long) batch * o);
-        final float[] hj = ws.arr(1, batch * hid);
-        final float[] yj = ws.arr(2, batch * o);
+        final FloatPointer xN = ws.nat(Workspace.N_INPUT, (long) batch * in);
+        final FloatPointer hN = ws.nat(Workspace.N_INTERMEDIATE, (long) batch * hid);
+        final FloatPointer yN = ws.nat(Workspace.N_OUTPUT, (long) batch * o);
+        final float[] hj = ws.arr(Workspace.INTERMEDIATE, batch * hid);
+        final float[] yj = ws.arr(Workspace.PROJECTED, batch * o);
         NativeGemm.put(xN, 0, x, batch * in);
         NativeGemm.gemm(batch, hid, in, xN, in, false, fc1T, hid, 0f, hN, hid);
         NativeGemm.get(hN, 0, hj, batch * hid);
