@@ -35,8 +35,8 @@ class PackageLayersTest {
             Map.entry("processor", 4),
             Map.entry("metrics", 5),
             Map.entry("engine", 6),
-            Map.entry("state", 7), Map.entry("model", 7),
-            Map.entry("serde", 8),
+            Map.entry("state", 7),
+            Map.entry("serde", 8), Map.entry("model", 8),
             Map.entry("platform", 9), Map.entry("text", 9),
             Map.entry("config", 10), Map.entry("broker", 10),
             Map.entry("avro", 11));

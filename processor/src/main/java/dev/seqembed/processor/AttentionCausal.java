@@ -1,23 +1,17 @@
 package dev.seqembed.processor;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Set;
 
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 
@@ -31,16 +25,14 @@ import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.KvCache;
+import dev.seqembed.state.KvCacheStore;
 
 /**
  * Attention in {@code causal} mode: each chunk is computed when it arrives, against its sequence's per-layer
  * K/V cache kept in a changelogged store, so a chunk costs O(chunk × prefix) instead of a full recompute.
  * One Embedding per chunk; the {@code last} chunk frees the cache.
  *
- * <p>The cache is stored in blocks of a fixed number of tokens plus a small header (length and pooling
- * state): a chunk rewrites only the header, the last partial block and its own new blocks, so the changelog
- * grows linearly with the sequence, and no record approaches the producer's size limit however long the
- * sequence is.
+ * <p>The store's layout (header and blocks per sequence, the closed marker) is {@link KvCacheStore}'s.
  *
  * <p>Model hot swap (SPEC §10.5): a cache is only meaningful to the model that built it, and its header names
  * that model. A sequence goes on with it while {@link LiveModels} keeps it loaded (new sequences start on the
@@ -55,9 +47,6 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     public static final String EMBEDDINGS = "attention-out";
     /** The child that receives {@link SequenceEvent#reject dead letters} ({@link DeadLetterWriter}). */
     public static final String DEAD_LETTERS = "attention-dead-letters";
-
-    private static final String SEP = "\u0000";
-    private static final StringSerializer KEYS = new StringSerializer();
 
     private final AttentionEngine.Factory engines;
     private final LiveModels models;
@@ -105,7 +94,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         store = context.getStateStore(STORE);
         engine = engines.create(context::currentSystemTimeMs);
         usage = models.usage(STORE + "-" + context.taskId());
-        modelsInStore(store).forEach(usage::started);
+        KvCacheStore.modelsInStore(store).forEach(usage::started);
     }
 
     @Override
@@ -124,8 +113,8 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
 
     private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
         final String id = chunk.getSequenceId();
-        final KvCache held = load(store, id);
-        final byte[] closedOn = held == null ? store.get(closedKey(id)) : null;
+        final KvCache held = KvCacheStore.load(store, id);
+        final String closedOn = held == null ? KvCacheStore.closedOn(store, id) : null;
         final BertModel model = held == null ? models.attention() : models.attention(held.modelSha256());
         if (closedOn != null || model == null) {
             modelChanged(record, chunk, held, closedOn);
@@ -142,7 +131,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         if (chunk.getLast()) {
             delete(id);
         } else {
-            save(id, cache, before);
+            KvCacheStore.save(store, id, cache, before, blockTokens);
         }
         telemetry.embedding(e);
         context().forward(new Record<>(id, e, record.timestamp()), EMBEDDINGS);
@@ -154,13 +143,13 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
      * chunk (without it, the next chunk would start a new cache at position 0).
      */
     private void modelChanged(final Record<String, TokenChunk> record, final TokenChunk chunk, final KvCache held,
-                              final byte[] closedOn) {
+                              final String closedOn) {
         final String id = chunk.getSequenceId();
-        final String builtBy = held == null ? new String(closedOn, StandardCharsets.UTF_8)
+        final String builtBy = held == null ? closedOn
                 : held.modelSha256() != null ? held.modelSha256() : "unknown (a cache written before models were named)";
         delete(id);
         if (!chunk.getLast()) {
-            store.put(closedKey(id), builtBy.getBytes(StandardCharsets.UTF_8));
+            KvCacheStore.markClosed(store, id, builtBy);
         }
         final String message = (held != null ? "sequence closed: its KV cache was built by model "
                 : "sequence was closed: its KV cache had been built by model ") + builtBy
@@ -179,96 +168,9 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         ((ProcessorContext) context()).forward(record, DEAD_LETTERS);
     }
 
-    /**
-     * The model (SHA-256) of every sequence with a cache in the store, one seek per sequence: a scan of all
-     * keys would read every K/V block.
-     */
-    static java.util.Map<String, String> modelsInStore(final KeyValueStore<String, byte[]> store) {
-        final java.util.Map<String, String> out = new java.util.HashMap<>();
-        String from = "";
-        while (true) {
-            final String key;
-            try (KeyValueIterator<String, byte[]> it = store.range(from, null)) {
-                if (!it.hasNext()) {
-                    return out;
-                }
-                key = it.next().key;
-            }
-            final int sep = key.indexOf(SEP);
-            final String id = sep < 0 ? key : key.substring(0, sep);
-            final byte[] header = store.get(headerKey(id));
-            if (header != null) {
-                final String sha = KvCache.headerModelSha256(header);
-                if (sha != null) {
-                    out.put(id, sha);
-                }
-            }
-            // Every key of this sequence starts with id + SEP (char 0): id + char 1 sorts after all of them.
-            from = id + "\u0001";
-        }
-    }
-
-    /** Writes the header and the blocks that changed since {@code before} tokens. */
-    private void save(final String id, final KvCache cache, final int before) {
-        for (int from = before / blockTokens * blockTokens; from < cache.length(); from += blockTokens) {
-            store.put(blockKey(id, from), cache.blockBytes(from, Math.min(cache.length(), from + blockTokens)));
-        }
-        store.put(headerKey(id), cache.headerBytes());
-    }
-
     /** Drops everything the sequence holds: its cache, its closed marker, its hold on a model. */
     private void delete(final String id) {
         usage.ended(id);
-        final List<String> keys = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> it = store.prefixScan(id + SEP, KEYS)) {
-            it.forEachRemaining(kv -> keys.add(kv.key));
-        }
-        keys.forEach(store::delete);
-    }
-
-    /** The sequence's cache from a store, or null when it holds none. */
-    public static KvCache load(final ReadOnlyKeyValueStore<String, byte[]> store, final String id) {
-        final byte[] header = store.get(headerKey(id));
-        if (header == null) {
-            return null;
-        }
-        final List<byte[]> blocks = new ArrayList<>();
-        try (KeyValueIterator<String, byte[]> it = store.prefixScan(id + SEP + "b", KEYS)) {
-            while (it.hasNext()) {
-                final KeyValue<String, byte[]> kv = it.next();
-                blocks.add(kv.value);
-            }
-        }
-        return KvCache.fromParts(header, blocks);
-    }
-
-    /** Bytes the sequence occupies in a store (header and blocks). */
-    public static long storedBytes(final ReadOnlyKeyValueStore<String, byte[]> store, final String id) {
-        long bytes = 0;
-        try (KeyValueIterator<String, byte[]> it = store.prefixScan(id + SEP, KEYS)) {
-            while (it.hasNext()) {
-                final KeyValue<String, byte[]> kv = it.next();
-                bytes += kv.key.length() + kv.value.length;
-            }
-        }
-        return bytes;
-    }
-
-    /** Tokens per stored block so that one block holds about {@code targetBytes} of keys and values. */
-    public static int blockTokens(final int layers, final int hidden, final long targetBytes) {
-        return (int) Math.max(1, Math.min(1 << 20, targetBytes / (2L * layers * hidden * Float.BYTES)));
-    }
-
-    private static String closedKey(final String id) {
-        return id + SEP + "x";
-    }
-
-    private static String headerKey(final String id) {
-        return id + SEP + "h";
-    }
-
-    private static String blockKey(final String id, final int from) {
-        // Zero-padded so that the store's byte order is the token order.
-        return id + SEP + "b" + String.format("%010d", from);
+        KvCacheStore.delete(store, id);
     }
 }

@@ -27,6 +27,7 @@ import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.processor.AttentionCausal;
 import dev.seqembed.processor.AttentionEncoder;
 import dev.seqembed.processor.ChunkValidator;
+import dev.seqembed.state.KvCacheStore;
 import dev.seqembed.state.SequenceProgress;
 import dev.seqembed.state.TokenBuffer;
 import dev.seqembed.topology.SeqembedTopology;
@@ -217,7 +218,7 @@ final class SequenceQuery implements AutoCloseable {
         if (config.attentionMode() == AttentionMode.CAUSAL) {
             final ReadOnlyKeyValueStore<String, byte[]> kv = attention.store(StoreQueryParameters.fromNameAndType(
                     AttentionCausal.STORE, QueryableStoreTypes.keyValueStore()));
-            bytes = AttentionCausal.storedBytes(kv, id);
+            bytes = KvCacheStore.storedBytes(kv, id);
         } else {
             final ReadOnlyKeyValueStore<String, TokenBuffer> buffers = attention.store(
                     StoreQueryParameters.fromNameAndType(AttentionEncoder.STORE, QueryableStoreTypes.keyValueStore()));

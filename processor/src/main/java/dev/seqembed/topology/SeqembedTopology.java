@@ -24,6 +24,7 @@ import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.processor.ValidationRules;
 import dev.seqembed.processor.WindowAssembler;
 import dev.seqembed.serde.RecordSerdes;
+import dev.seqembed.state.KvCacheStore;
 import dev.seqembed.state.TokenBuffer;
 
 /**
@@ -107,7 +108,7 @@ public final class SeqembedTopology {
                 config.topicAttentionChunks());
         final boolean causal = config.attentionMode() == AttentionMode.CAUSAL;
         t.addProcessor("attention", causal
-                ? AttentionCausal.supplier(engines, models, positions, AttentionCausal.blockTokens(
+                ? AttentionCausal.supplier(engines, models, positions, KvCacheStore.blockTokens(
                         bert.numHiddenLayers(), bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
                 : AttentionEncoder.supplier(engines, models, positions, windowStride(config, positions),
                         new AttentionEncoder.Batching(config.attentionBatchMaxTokens(),

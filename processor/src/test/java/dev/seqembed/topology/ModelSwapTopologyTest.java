@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.seqembed.state.KvCacheStore;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionEngine;
@@ -211,8 +212,8 @@ class ModelSwapTopologyTest {
         assertThat(out).extracting(e -> e.getSequenceId().toString()).containsExactly("gone", "kept", "fresh");
         assertComputedBy(out.get(2), secondBert, offlineCausal(secondBert, tokens(3, 3))[0]);
         // The closed sequence left nothing behind.
-        assertThat(AttentionCausal.load(fx.attentionDriver.getKeyValueStore(AttentionCausal.STORE), "gone")).isNull();
-        assertThat(AttentionCausal.storedBytes(fx.attentionDriver.getKeyValueStore(AttentionCausal.STORE), "gone"))
+        assertThat(KvCacheStore.load(fx.attentionDriver.getKeyValueStore(AttentionCausal.STORE), "gone")).isNull();
+        assertThat(KvCacheStore.storedBytes(fx.attentionDriver.getKeyValueStore(AttentionCausal.STORE), "gone"))
                 .isZero();
     }
 

@@ -185,7 +185,7 @@ class SeqembedTopologyTest {
                 // 12 tokens in blocks of 3: a header and 4 blocks, which rebuild the same cache.
                 final var store = fx.attentionDriver.<String, byte[]>getKeyValueStore(
                         dev.seqembed.processor.AttentionCausal.STORE);
-                final dev.seqembed.model.KvCache held = dev.seqembed.processor.AttentionCausal.load(store, "c");
+                final dev.seqembed.model.KvCache held = dev.seqembed.state.KvCacheStore.load(store, "c");
                 assertThat(held.length()).isEqualTo(12);
                 final dev.seqembed.model.KvCache direct = models.attention().newCache();
                 models.attention().appendCausal(direct, Arrays.copyOf(seq, 12), Pooling.MEAN, true);
