@@ -11,14 +11,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import dev.seqembed.avro.ComputeMetrics;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.EmbeddingPath;
+import dev.seqembed.metrics.LengthBuckets;
 
 /**
  * What the demo saw come out: counts, latencies and the cost of each sequence per path, summarised as the
  * table that shows dense cost growing linearly with length and attention cost quadratically.
  */
 final class DemoStats {
-
-    private static final int[] BUCKETS = {16, 32, 64, 128, 256, 512};
 
     /** Cost of one sequence on one path: summed over its windows (dense) or chunks (causal). */
     private static final class Cost {
@@ -48,7 +47,8 @@ final class DemoStats {
         }
         (isDense ? denseLatency : attentionLatency).add(m.getEndToEndMillis());
         if (!isDense && m.getCacheHitTokens() > 0) {
-            final long[] agg = chunksByPrefix.computeIfAbsent(bucketOf(m.getSequenceLength()), b -> new long[3]);
+            final long[] agg = chunksByPrefix.computeIfAbsent(LengthBuckets.upperBoundOf(m.getSequenceLength()),
+                    b -> new long[3]);
             synchronized (agg) {
                 agg[0]++;
                 agg[1] += m.getFlops();
@@ -77,15 +77,6 @@ final class DemoStats {
         return dlqByReason.values().stream().mapToInt(Integer::intValue).sum();
     }
 
-    private static int bucketOf(final int length) {
-        for (final int b : BUCKETS) {
-            if (length <= b) {
-                return b;
-            }
-        }
-        return Integer.MAX_VALUE;
-    }
-
     /**
      * Causal mode: the cost of one chunk computed against the KV cache, by prefix length, next to what
      * recomputing the whole prefix would cost; the first grows linearly with the prefix, the second quadratically.
@@ -100,7 +91,7 @@ final class DemoStats {
         out.printf("%-10s %6s | %14s %12s | %18s%n", "prefix", "chunks", "MFLOP/chunk", "ms/chunk",
                 "recompute MFLOP");
         int lower = 1;
-        for (final int upper : BUCKETS) {
+        for (final int upper : LengthBuckets.upperBounds()) {
             final long[] agg = chunksByPrefix.get(upper);
             if (agg != null && agg[0] > 0) {
                 out.printf("%-10s %6d | %14.1f %12.2f | %18.1f%n", lower + "-" + upper, agg[0],
@@ -126,7 +117,7 @@ final class DemoStats {
         out.printf("%-10s %5s | %12s %9s %11s | %12s %9s %11s%n", "length", "seqs", "dense MFLOP", "dense ms",
                 "MFLOP/token", "attn MFLOP", "attn ms", "MFLOP/token");
         int lower = 1;
-        for (final int upper : BUCKETS) {
+        for (final int upper : LengthBuckets.upperBounds()) {
             printBucket(out, lower, upper);
             lower = upper + 1;
         }

@@ -20,8 +20,6 @@ import io.micrometer.core.instrument.Timer;
  */
 public final class Telemetry {
 
-    private static final int[] LENGTH_BUCKETS = {32, 64, 128, 256, 512};
-
     /**
      * Upper bounds of the end-to-end latency histogram: a window of the dense path takes milliseconds, a commit
      * under exactly-once ~100 ms, a long attention sequence behind a backlog seconds to minutes. Explicit bounds
@@ -74,11 +72,12 @@ public final class Telemetry {
     /** One embedding published: its cost and latency. */
     public void embedding(final Embedding e) {
         final ComputeMetrics m = e.getMetrics();
-        final int bucket = lengthBucketIndex(m.getSequenceLength());
+        final int length = m.getSequenceLength();
         // Meters looked up once per path and length bucket: a registry lookup builds ids and hashes tags, which
         // showed in profiles of the dense path (one call per window).
-        final PathMeters meters = pathMeters.computeIfAbsent(e.getPath().ordinal() * 16 + bucket,
-                k -> new PathMeters(e.getPath().name().toLowerCase(java.util.Locale.ROOT), bucketLabel(bucket)));
+        final PathMeters meters = pathMeters.computeIfAbsent(
+                e.getPath().ordinal() * 16 + LengthBuckets.indexOf(length),
+                k -> new PathMeters(e.getPath().name().toLowerCase(java.util.Locale.ROOT), LengthBuckets.label(length)));
         meters.embeddings.increment();
         meters.flops.increment(m.getFlops());
         meters.recordFlops.record(m.getFlops());
@@ -115,23 +114,5 @@ public final class Telemetry {
                 return holder;
             });
         }
-    }
-
-    private static int lengthBucketIndex(final int length) {
-        for (int i = 0; i < LENGTH_BUCKETS.length; i++) {
-            if (length <= LENGTH_BUCKETS[i]) {
-                return i;
-            }
-        }
-        return LENGTH_BUCKETS.length;
-    }
-
-    /** A Prometheus-friendly label for a sequence length: "le32", "le64", …, "gt512". */
-    public static String lengthBucket(final int length) {
-        return bucketLabel(lengthBucketIndex(length));
-    }
-
-    private static String bucketLabel(final int i) {
-        return i < LENGTH_BUCKETS.length ? "le" + LENGTH_BUCKETS[i] : "gt" + LENGTH_BUCKETS[LENGTH_BUCKETS.length - 1];
     }
 }

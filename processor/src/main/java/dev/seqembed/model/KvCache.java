@@ -77,6 +77,11 @@ public final class KvCache {
 
     /** Size of {@link #toBytes()}. */
     public long sizeBytes() {
+        return sizeBytes(layers, hidden, length);
+    }
+
+    /** Size of {@link #toBytes()} of a cache of {@code length} tokens: float32 K and V per layer, pooled state. */
+    public static long sizeBytes(final int layers, final int hidden, final long length) {
         return HEADER_BYTES + 4L * (2L * layers * length * hidden + 2L * hidden);
     }
 

@@ -1,7 +1,6 @@
 package dev.seqembed.processor;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Set;
 
 import org.apache.kafka.common.serialization.Serdes;
@@ -17,6 +16,7 @@ import org.apache.kafka.streams.state.Stores;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.engine.AttentionBounds;
 import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.ErrorCode;
 import dev.seqembed.engine.LiveModels;
@@ -123,9 +123,8 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         final KvCache cache = held == null ? model.newCache() : held;
         usage.started(id, model.sha256());
         final int before = cache.length();
-        final int[] added = Vectors.toIntArray(chunk.getTokens());
         // Truncation (attention.overflow=truncate): positions past the model's last one are dropped.
-        final int[] tokens = Arrays.copyOf(added, Math.min(added.length, Math.max(0, maxPositions - before)));
+        final int[] tokens = AttentionBounds.fitting(Vectors.toIntArray(chunk.getTokens()), before, maxPositions);
         final Embedding e = engine.on(model).causal(id, cache, chunk.getChunkIndex(), tokens, chunk.getLast(),
                 record.timestamp());
         if (chunk.getLast()) {

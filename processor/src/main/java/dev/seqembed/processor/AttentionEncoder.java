@@ -24,6 +24,7 @@ import org.apache.kafka.streams.state.Stores;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.engine.AttentionBounds;
 import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.AttentionWindows;
 import dev.seqembed.engine.LiveModels;
@@ -176,11 +177,10 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         final TokenBuffer held = store.get(id);
         final String model = modelFor(held == null ? null : held.modelSha256()).sha256();
         final int[] before = held == null ? new int[0] : held.tokens();
-        final int[] added = Vectors.toIntArray(chunk.getTokens());
-        final int keep = windowStride > 0 ? added.length
-                : Math.min(added.length, Math.max(0, maxPositions - before.length));
-        final int[] tokens = Arrays.copyOf(before, before.length + keep);
-        System.arraycopy(added, 0, tokens, before.length, keep);
+        final int[] added = AttentionBounds.kept(Vectors.toIntArray(chunk.getTokens()), before.length, maxPositions,
+                windowStride);
+        final int[] tokens = Arrays.copyOf(before, before.length + added.length);
+        System.arraycopy(added, 0, tokens, before.length, added.length);
         if (!chunk.getLast()) {
             store.put(id, new TokenBuffer(tokens, model));
             usage.started(id, model);

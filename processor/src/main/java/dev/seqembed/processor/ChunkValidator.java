@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.ErrorCode;
+import dev.seqembed.engine.ValidationRules;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.serde.AvroSerde;

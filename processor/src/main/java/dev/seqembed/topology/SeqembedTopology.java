@@ -7,10 +7,11 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.Topology;
 
 import dev.seqembed.config.AttentionMode;
-import dev.seqembed.config.AttentionOverflow;
 import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.engine.AttentionBounds;
 import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.LiveModels;
+import dev.seqembed.engine.ValidationRules;
 import dev.seqembed.engine.WindowSlicer;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertConfig;
@@ -21,11 +22,9 @@ import dev.seqembed.processor.AttentionFeed;
 import dev.seqembed.processor.ChunkValidator;
 import dev.seqembed.processor.DeadLetterWriter;
 import dev.seqembed.processor.DenseBatcher;
-import dev.seqembed.processor.ValidationRules;
 import dev.seqembed.processor.WindowAssembler;
 import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.KvCacheStore;
-import dev.seqembed.state.TokenBuffer;
 
 /**
  * The processor's two topologies (SPEC §1), shared by the application and its tests. They run as two Kafka
@@ -59,7 +58,7 @@ public final class SeqembedTopology {
      */
     public static Topology ingest(final SeqembedConfig config, final LiveModels models, final Telemetry telemetry) {
         final BertConfig bert = models.attention().config();
-        final ValidationRules rules = attentionRules(config, bert,
+        final ValidationRules rules = ValidationRules.forAttention(config, bert,
                 Math.min(models.dense().config().vocabSize(), bert.vocabSize()));
 
         final Topology t = new Topology();
@@ -110,9 +109,9 @@ public final class SeqembedTopology {
         t.addProcessor("attention", causal
                 ? AttentionCausal.supplier(engines, models, positions, KvCacheStore.blockTokens(
                         bert.numHiddenLayers(), bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
-                : AttentionEncoder.supplier(engines, models, positions, windowStride(config, positions),
-                        new AttentionEncoder.Batching(config.attentionBatchMaxTokens(),
-                                config.attentionBatchMaxWaitMs()), telemetry),
+                : AttentionEncoder.supplier(engines, models, positions,
+                        AttentionBounds.windowStride(config, positions), new AttentionEncoder.Batching(
+                                config.attentionBatchMaxTokens(), config.attentionBatchMaxWaitMs()), telemetry),
                 "attention-chunks-in");
         t.addSink(AttentionCausal.EMBEDDINGS, config.topicEmbeddingsAttention(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "attention");
@@ -122,38 +121,5 @@ public final class SeqembedTopology {
                     AttentionCausal.DEAD_LETTERS);
         }
         return t;
-    }
-
-    /**
-     * The rules every sequence must meet: the attention model's positions (unless truncating or windowing) and its
-     * state limit bound both paths, so a record is either processed by both or dead-lettered. Under
-     * {@code attention.overflow=window} in encoder mode the state limit is also at most {@link TokenBuffer#MAX_BYTES}.
-     */
-    public static ValidationRules attentionRules(final SeqembedConfig config, final BertConfig bert,
-                                                 final int vocabSize) {
-        final AttentionMode mode = config.attentionMode();
-        final AttentionOverflow overflow = config.attentionOverflow();
-        // A windowed encoder buffer holds the whole sequence in one changelog record (causal caches are blocked).
-        final long maxStateBytes = mode == AttentionMode.ENCODER && overflow == AttentionOverflow.WINDOW
-                ? Math.min(config.stateMaxBytesPerSequence(), TokenBuffer.MAX_BYTES) : config.stateMaxBytesPerSequence();
-        return new ValidationRules(vocabSize,
-                overflow == AttentionOverflow.REJECT ? bert.maxPositionEmbeddings() : Integer.MAX_VALUE,
-                tokens -> mode == AttentionMode.CAUSAL ? causalStateBytes(bert, tokens) : TokenBuffer.sizeBytes(tokens),
-                maxStateBytes,
-                config.stateIdleTimeoutMs());
-    }
-
-    /**
-     * The window stride of the encoder under {@code attention.overflow=window}, else 0 (no windows). Validated
-     * against the model's positions here, at start.
-     */
-    public static int windowStride(final SeqembedConfig config, final int positions) {
-        return config.attentionOverflow() == AttentionOverflow.WINDOW ? config.attentionWindowStride(positions) : 0;
-    }
-
-    /** K and V of every layer for n tokens in float32, plus the pooled running state. */
-    static long causalStateBytes(final BertConfig bert, final long tokens) {
-        final long h = bert.hiddenSize();
-        return 64 + 2L * bert.numHiddenLayers() * tokens * h * Float.BYTES + 2 * h * Float.BYTES;
     }
 }

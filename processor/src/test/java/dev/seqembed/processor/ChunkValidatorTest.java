@@ -20,6 +20,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.ErrorCode;
+import dev.seqembed.engine.ValidationRules;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.state.SequenceProgress;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

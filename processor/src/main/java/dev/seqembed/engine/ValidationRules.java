@@ -1,8 +1,11 @@
-package dev.seqembed.processor;
+package dev.seqembed.engine;
 
 import java.util.function.LongUnaryOperator;
 
-import dev.seqembed.engine.ErrorCode;
+import dev.seqembed.config.AttentionMode;
+import dev.seqembed.config.AttentionOverflow;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.model.BertConfig;
 
 /**
  * What makes a chunk acceptable, derived from the models and settings at start-up.
@@ -15,6 +18,24 @@ import dev.seqembed.engine.ErrorCode;
  */
 public record ValidationRules(int vocabSize, int maxTokens, LongUnaryOperator stateBytesForTokens,
                               long maxStateBytes, long idleTimeoutMs) {
+
+    /**
+     * The rules every sequence must meet: the attention model's positions (under {@code attention.overflow=reject})
+     * and its state limit ({@link AttentionBounds}) bound both paths, so a record is either processed by both or
+     * dead-lettered.
+     *
+     * @param vocabSize the smaller vocabulary of the models the sequence goes to
+     */
+    public static ValidationRules forAttention(final SeqembedConfig config, final BertConfig bert,
+                                               final int vocabSize) {
+        final AttentionMode mode = config.attentionMode();
+        return new ValidationRules(vocabSize,
+                config.attentionOverflow() == AttentionOverflow.REJECT ? bert.maxPositionEmbeddings()
+                        : Integer.MAX_VALUE,
+                tokens -> AttentionBounds.stateBytes(mode, bert, tokens),
+                AttentionBounds.maxStateBytes(config),
+                config.stateIdleTimeoutMs());
+    }
 
     /** A broken rule: the code and a message naming the sequence and what was wrong. */
     public record Violation(ErrorCode code, String message) {
