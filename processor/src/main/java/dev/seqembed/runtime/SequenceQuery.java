@@ -19,9 +19,6 @@ import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import dev.seqembed.config.AttentionMode;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.processor.AttentionCausal;
@@ -44,11 +41,16 @@ final class SequenceQuery implements AutoCloseable {
     /** Header counting how often a part request was forwarded. */
     static final String HOPS_HEADER = "X-Seqembed-Hops";
     private static final int MAX_HOPS = 2;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** The two halves of the answer, one per Kafka Streams client. */
+    /** The two halves of the answer, one per Kafka Streams client, and the body of each. */
     enum Part {
-        INGEST, ATTENTION;
+        INGEST(SequenceJson.IngestPart.class), ATTENTION(SequenceJson.AttentionPart.class);
+
+        final Class<? extends Record> body;
+
+        Part(final Class<? extends Record> body) {
+            this.body = body;
+        }
 
         static Part parse(final String s) {
             return valueOf(s.toUpperCase(Locale.ROOT));
@@ -93,46 +95,49 @@ final class SequenceQuery implements AutoCloseable {
 
     /** The whole answer: 200 with both parts, 404 for a sequence never seen, 503 when the ingest part is out of reach. */
     Answer sequence(final String id) {
-        final ObjectNode progress;
+        final SequenceJson.IngestPart progress;
         try {
-            progress = part(Part.INGEST, id, 0);
+            progress = part(Part.INGEST, SequenceJson.IngestPart.class, id, 0);
         } catch (final Unavailable e) {
             return new Answer(503, "not available: " + e.getMessage());
         }
-        final ObjectNode out = JSON.createObjectNode().put("sequence_id", id);
-        if (!progress.path("known").asBoolean()) {
-            return new Answer(404, out.put("known", false).toString());
+        if (!progress.known()) {
+            return new Answer(404, SequenceJson.write(new SequenceJson.UnknownSequence(id)));
         }
-        out.set("tokens_seen", progress.get("tokens_seen"));
+        Long attentionBytes = null;
+        String unavailable = null;
         try {
-            out.set("attention_state_bytes", part(Part.ATTENTION, id, 0).get("attention_state_bytes"));
+            attentionBytes = part(Part.ATTENTION, SequenceJson.AttentionPart.class, id, 0).attentionStateBytes();
         } catch (final Unavailable e) {
             // The ingest half is still worth answering; say why the other is missing.
-            out.putNull("attention_state_bytes");
-            out.put("attention_unavailable", e.getMessage());
+            unavailable = e.getMessage();
         }
-        out.set("next_chunk_index", progress.get("next_chunk_index"));
-        out.set("closed", progress.get("closed"));
-        out.set("rejected_reason", progress.get("rejected_reason"));
-        out.put("mode", config.attentionMode().cliName());
-        return new Answer(200, out.toString());
+        return new Answer(200, SequenceJson.write(new SequenceJson.SequenceStatus(id, progress.tokensSeen(),
+                attentionBytes, unavailable, progress.nextChunkIndex(), progress.closed(), progress.rejectedReason(),
+                config.attentionMode().cliName())));
     }
 
     /** One part, as asked by another instance. */
     Answer partRequest(final String part, final String id, final int hops) {
+        final Part p;
         try {
-            return new Answer(200, part(Part.parse(part), id, hops).toString());
+            p = Part.parse(part);
         } catch (final IllegalArgumentException e) {
             return new Answer(400, "part must be ingest or attention");
+        }
+        try {
+            return new Answer(200, SequenceJson.write(part(p, p.body, id, hops)));
         } catch (final Unavailable e) {
             return new Answer(503, "not available: " + e.getMessage());
         }
     }
 
-    private ObjectNode part(final Part part, final String id, final int hops) throws Unavailable {
+    /** One part, from this instance's store when it holds the key, else from the instance that does. */
+    private <T extends Record> T part(final Part part, final Class<T> body, final String id, final int hops)
+            throws Unavailable {
         final KafkaStreams client = part == Part.INGEST ? ingest : attention;
         if (client == null) {
-            return fromPeers(part, id, hops);
+            return fromPeers(part, body, id, hops);
         }
         final String store = store(part);
         final KeyQueryMetadata meta;
@@ -146,16 +151,17 @@ final class SequenceQuery implements AutoCloseable {
         }
         final String owner = meta.activeHost().host() + ":" + meta.activeHost().port();
         if (meta.activeHost().port() > 0 && !owner.equals(self)) {
-            return fetch(owner, part, id, hops);
+            return fetch(owner, part, body, id, hops);
         }
         try {
-            return part == Part.INGEST ? localProgress(id) : localAttention(id);
+            return body.cast(part == Part.INGEST ? localProgress(id) : localAttention(id));
         } catch (final InvalidStateStoreException e) {
             throw new Unavailable(part.cliName() + " store not queryable now (" + client.state() + ")");
         }
     }
 
-    private ObjectNode fromPeers(final Part part, final String id, final int hops) throws Unavailable {
+    private <T extends Record> T fromPeers(final Part part, final Class<T> body, final String id, final int hops)
+            throws Unavailable {
         final String group = part == Part.INGEST ? config.applicationId()
                 : config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX;
         final List<String> endpoints;
@@ -170,7 +176,7 @@ final class SequenceQuery implements AutoCloseable {
                 continue;
             }
             try {
-                return fetch(endpoint, part, id, hops);
+                return fetch(endpoint, part, body, id, hops);
             } catch (final Unavailable e) {
                 last = e;
             }
@@ -178,8 +184,8 @@ final class SequenceQuery implements AutoCloseable {
         throw last;
     }
 
-    private ObjectNode fetch(final String endpoint, final Part part, final String id, final int hops)
-            throws Unavailable {
+    private <T extends Record> T fetch(final String endpoint, final Part part, final Class<T> body, final String id,
+                                       final int hops) throws Unavailable {
         if (hops >= MAX_HOPS) {
             throw new Unavailable("forwarded " + hops + " times without reaching the owner");
         }
@@ -191,7 +197,7 @@ final class SequenceQuery implements AutoCloseable {
             if (r.statusCode() != 200) {
                 throw new Unavailable(endpoint + " answered " + r.statusCode() + ": " + r.body());
             }
-            return (ObjectNode) JSON.readTree(r.body());
+            return SequenceJson.read(r.body(), body);
         } catch (final IOException e) {
             throw new Unavailable(endpoint + " unreachable: " + e);
         } catch (final InterruptedException e) {
@@ -200,20 +206,14 @@ final class SequenceQuery implements AutoCloseable {
         }
     }
 
-    private ObjectNode localProgress(final String id) {
+    private SequenceJson.IngestPart localProgress(final String id) {
         final ReadOnlyKeyValueStore<String, SequenceProgress> store = ingest.store(
                 StoreQueryParameters.fromNameAndType(ChunkValidator.STORE, QueryableStoreTypes.keyValueStore()));
-        final SequenceProgress p = store.get(id);
-        final ObjectNode out = JSON.createObjectNode().put("known", p != null);
-        if (p != null) {
-            out.put("tokens_seen", p.tokensSeen()).put("next_chunk_index", p.nextChunkIndex())
-                    .put("closed", p.closed()).put("rejected_reason", p.rejectedReason());
-        }
-        return out;
+        return SequenceJson.IngestPart.of(store.get(id));
     }
 
     /** Bytes the attention path holds for the sequence: its token buffer (encoder) or KV cache (causal). */
-    private ObjectNode localAttention(final String id) {
+    private SequenceJson.AttentionPart localAttention(final String id) {
         final long bytes;
         if (config.attentionMode() == AttentionMode.CAUSAL) {
             final ReadOnlyKeyValueStore<String, byte[]> kv = attention.store(StoreQueryParameters.fromNameAndType(
@@ -225,7 +225,7 @@ final class SequenceQuery implements AutoCloseable {
             final TokenBuffer b = buffers.get(id);
             bytes = b == null ? 0L : TokenBuffer.sizeBytes(b.tokens().length);
         }
-        return JSON.createObjectNode().put("attention_state_bytes", bytes);
+        return new SequenceJson.AttentionPart(bytes);
     }
 
     private String store(final Part part) {
