@@ -46,7 +46,7 @@ import dev.seqembed.topology.Models;
  */
 public final class Bench {
 
-    static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = BenchJson.MAPPER;
 
     /** Run sizes: {@link #quick()} (under a minute on 2 cores) and {@link #full()} (a few minutes). */
     public record Sizes(int sgemmN, int warmups, int minReps, long budgetMs, int[] denseBatches, int[] encoderLengths,
@@ -115,22 +115,14 @@ public final class Bench {
     /** Kernel, threads, CPU and Java; loads ND4J (through the BLAS probe) so the active kernel can be named. */
     public ObjectNode environment(final boolean quick) {
         final boolean probe = BlasKernel.probe();
-        final ObjectNode env = JSON.createObjectNode();
-        env.put("openblas_coretype", BlasKernel.coreType());
-        env.put("openblas_coretype_source", BlasKernel.source());
-        env.put("active_core", BlasKernel.activeCoreName());
-        env.put("native_threads", BlasKernel.nativeThreads());
-        env.put("omp_wait_policy", BlasKernel.waitPolicy());
-        env.put("blas_self_check", probe ? "passed" : "FAILED");
-        env.put("cpu_model", CpuInfo.modelName());
-        env.put("available_processors", Runtime.getRuntime().availableProcessors());
-        env.put("java_version", System.getProperty("java.version"));
-        env.put("java_vm", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
-        env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
-                + System.getProperty("os.arch"));
-        env.put("max_heap_mb", Runtime.getRuntime().maxMemory() >> 20);
-        env.put("quick", quick);
-        env.put("started", java.time.Instant.now().toString());
+        final ObjectNode env = JSON.valueToTree(new BenchJson.Environment(BlasKernel.coreType(), BlasKernel.source(),
+                BlasKernel.activeCoreName(), BlasKernel.nativeThreads(), BlasKernel.waitPolicy(),
+                probe ? "passed" : "FAILED", CpuInfo.modelName(), Runtime.getRuntime().availableProcessors(),
+                System.getProperty("java.version"),
+                System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"),
+                System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                        + System.getProperty("os.arch"),
+                Runtime.getRuntime().maxMemory() >> 20, quick, java.time.Instant.now().toString()));
         out.println("== environment");
         env.properties().forEach(e -> out.printf("  %-26s %s%n", e.getKey(), e.getValue().asText()));
         if (!probe) {
@@ -156,14 +148,8 @@ public final class Bench {
             return System.nanoTime() - t0;
         });
         final double flops = 2.0 * n * n * n;
-        final ObjectNode node = JSON.createObjectNode();
-        node.put("m", n).put("n", n).put("k", n);
-        node.put("flops", (long) flops);
-        node.put("ms", round(s.medianMs()));
-        node.put("best_ms", round(s.bestMs()));
-        node.put("gflops", round(flops / s.medianNanos()));
-        node.put("gflops_best", round(flops / s.bestNanos()));
-        node.put("reps", s.reps());
+        final ObjectNode node = JSON.valueToTree(new BenchJson.Sgemm(n, n, n, (long) flops, round(s.medianMs()),
+                round(s.bestMs()), round(flops / s.medianNanos()), round(flops / s.bestNanos()), s.reps()));
         a.close();
         b.close();
         c.close();
@@ -200,16 +186,9 @@ public final class Bench {
             });
             final double flops = (double) batch * c.flopsPerWindow();
             final double gflops = flops / s.medianNanos();
-            final ObjectNode row = rows.addObject();
-            row.put("batch", batch);
-            row.put("flops", (long) flops);
-            row.put("ms", round(s.medianMs()));
-            row.put("best_ms", round(s.bestMs()));
-            row.put("ms_per_window", round(s.medianMs() / batch));
-            row.put("windows_per_s", round(batch * 1e9 / s.medianNanos()));
-            row.put("gflops", round(gflops));
-            row.put("ratio_to_sgemm", sgemmGflops > 0 ? round(gflops / sgemmGflops) : null);
-            row.put("reps", s.reps());
+            rows.add(JSON.valueToTree(new BenchJson.DenseRow(batch, (long) flops, round(s.medianMs()),
+                    round(s.bestMs()), round(s.medianMs() / batch), round(batch * 1e9 / s.medianNanos()),
+                    round(gflops), sgemmGflops > 0 ? round(gflops / sgemmGflops) : null, s.reps())));
             out.printf("  %6d %10.3f %10.3f %12.0f %10.2f %11.1f%%%n", batch, s.medianMs(), s.bestMs(),
                     batch * 1e9 / s.medianNanos(), gflops, sgemmGflops > 0 ? 100 * gflops / sgemmGflops : Double.NaN);
         }
@@ -239,14 +218,8 @@ public final class Bench {
             });
             final long flops = c.flops(length, length);
             final double quadratic = (double) c.numHiddenLayers() * 4L * length * length * c.hiddenSize();
-            final ObjectNode row = rows.addObject();
-            row.put("length", length);
-            row.put("flops", flops);
-            row.put("ms", round(s.medianMs()));
-            row.put("best_ms", round(s.bestMs()));
-            row.put("gflops", round(flops / (double) s.medianNanos()));
-            row.put("flops_per_token", flops / length);
-            row.put("reps", s.reps());
+            rows.add(JSON.valueToTree(new BenchJson.EncoderRow(length, flops, round(s.medianMs()), round(s.bestMs()),
+                    round(flops / (double) s.medianNanos()), flops / length, s.reps())));
             out.printf("  %6d %14d %10.3f %10.3f %10.2f %12.1f %13.1f%%%n", length, flops, s.medianMs(), s.bestMs(),
                     flops / (double) s.medianNanos(), 1e9 / s.medianNanos(), 100 * quadratic / flops);
         }
@@ -291,17 +264,9 @@ public final class Bench {
             });
             final long flopsCached = c.flops(chunk, prefix + chunk);
             final long flopsRecompute = c.flops(prefix + chunk, prefix + chunk);
-            final ObjectNode row = rows.addObject();
-            row.put("prefix", prefix);
-            row.put("chunk", chunk);
-            row.put("cached_ms", round(cached.medianMs()));
-            row.put("cached_best_ms", round(cached.bestMs()));
-            row.put("recompute_ms", round(recompute.medianMs()));
-            row.put("recompute_best_ms", round(recompute.bestMs()));
-            row.put("flops_cached", flopsCached);
-            row.put("flops_recompute", flopsRecompute);
-            row.put("speedup", round(recompute.medianMs() / cached.medianMs()));
-            row.put("cache_bytes", filled.sizeBytes());
+            rows.add(JSON.valueToTree(new BenchJson.CausalRow(prefix, chunk, round(cached.medianMs()),
+                    round(cached.bestMs()), round(recompute.medianMs()), round(recompute.bestMs()), flopsCached,
+                    flopsRecompute, round(recompute.medianMs() / cached.medianMs()), filled.sizeBytes())));
             out.printf("  %6d %10.3f %12.3f %11.1fx %14d %14d %8.1fx%n", prefix, cached.medianMs(),
                     recompute.medianMs(), recompute.medianMs() / cached.medianMs(), flopsCached, flopsRecompute,
                     (double) flopsRecompute / flopsCached);

@@ -121,25 +121,13 @@ public final class BenchSuite {
     }
 
     static ObjectNode models(final Models models) {
-        final ObjectNode node = Bench.JSON.createObjectNode();
         final WindowMlpConfig d = models.dense().config();
-        final ObjectNode dense = node.putObject("dense");
-        dense.put("id", models.dense().id());
-        dense.put("window", d.window());
-        dense.put("stride", d.stride());
-        dense.put("embed_dim", d.embedDim());
-        dense.put("hidden", d.hiddenSize());
-        dense.put("output", d.outputSize());
-        dense.put("flops_per_window", d.flopsPerWindow());
         final BertConfig a = models.attention().config();
-        final ObjectNode attention = node.putObject("attention");
-        attention.put("id", models.attention().id());
-        attention.put("layers", a.numHiddenLayers());
-        attention.put("hidden", a.hiddenSize());
-        attention.put("heads", a.numAttentionHeads());
-        attention.put("intermediate", a.intermediateSize());
-        attention.put("max_positions", a.maxPositionEmbeddings());
-        return node;
+        return Bench.JSON.valueToTree(new BenchJson.Models(
+                new BenchJson.DenseModel(models.dense().id(), d.window(), d.stride(), d.embedDim(), d.hiddenSize(),
+                        d.outputSize(), d.flopsPerWindow()),
+                new BenchJson.AttentionModel(models.attention().id(), a.numHiddenLayers(), a.hiddenSize(),
+                        a.numAttentionHeads(), a.intermediateSize(), a.maxPositionEmbeddings())));
     }
 
     /** Written after each group of sections, so an interrupted run keeps what it measured. */

@@ -132,21 +132,27 @@ public final class Report {
         if (!root.get("encoder").isArray()) {
             throw new UserException(file + ": bench JSON whose \"encoder\" is not an array");
         }
+        final BenchJson.Document doc;
+        try {
+            doc = BenchJson.MAPPER.treeToValue(root, BenchJson.Document.class);
+        } catch (final JsonProcessingException e) {
+            throw new UserException(file + ": not a bench JSON (" + firstLine(e.getOriginalMessage()) + ")");
+        }
         final List<Series> series = new ArrayList<>();
         final List<Point> encoder = new ArrayList<>();
-        for (final JsonNode r : root.get("encoder")) {
-            encoder.add(new Point(r.path("length").asDouble(), r.path("flops").asDouble(), r.path("ms").asDouble()));
+        for (final BenchJson.EncoderRow r : doc.encoder()) {
+            encoder.add(new Point(r.length(), r.flops(), r.ms()));
         }
         final List<Point> chunk = new ArrayList<>();
         final List<Point> recompute = new ArrayList<>();
         int chunkSize = 0;
-        for (final JsonNode r : root.path("causal")) {
-            final double x = r.path("prefix").asDouble() + r.path("chunk").asDouble();
-            chunkSize = r.path("chunk").asInt();
-            chunk.add(new Point(x, r.path("flops_cached").asDouble(), r.path("cached_ms").asDouble()));
-            recompute.add(new Point(x, r.path("flops_recompute").asDouble(), r.path("recompute_ms").asDouble()));
+        for (final BenchJson.CausalRow r : orEmpty(doc.causal())) {
+            final double x = r.prefix() + r.chunk();
+            chunkSize = r.chunk();
+            chunk.add(new Point(x, r.flopsCached(), r.cachedMs()));
+            recompute.add(new Point(x, r.flopsRecompute(), r.recomputeMs()));
         }
-        final List<Point> dense = denseFromBench(root, encoder);
+        final List<Point> dense = denseFromBench(doc, encoder);
         if (!dense.isEmpty()) {
             series.add(new Series(DENSE, true, dense));
         }
@@ -155,39 +161,46 @@ public final class Report {
             series.add(new Series(CAUSAL_CHUNK + " (" + chunkSize + " tokens, KV cache)", true, chunk));
             series.add(new Series(RECOMPUTE, true, recompute));
         }
-        final JsonNode env = root.path("environment");
-        final JsonNode sgemm = root.path("sgemm");
+        final BenchJson.Environment env = doc.environment();
         final String subtitle = String.format("bench%s: %s, OpenBLAS %s (%s), %s native threads; plain sgemm %.0f GFLOP/s",
-                env.path("quick").asBoolean() ? " --quick" : "", env.path("cpu_model").asText("?"),
-                env.path("active_core").asText("?"), env.path("openblas_coretype_source").asText("?"),
-                env.path("native_threads").asText("?"), sgemm.path("gflops").asDouble());
+                env != null && env.quick() ? " --quick" : "", known(env == null ? null : env.cpuModel()),
+                known(env == null ? null : env.activeCore()), known(env == null ? null : env.openblasCoretypeSource()),
+                known(env == null ? null : env.nativeThreads()), doc.sgemm() == null ? 0.0 : doc.sgemm().gflops());
         return new Data("bench JSON", subtitle, series);
+    }
+
+    private static String known(final String s) {
+        return s == null ? "?" : s;
+    }
+
+    private static <T> List<T> orEmpty(final List<T> list) {
+        return list == null ? List.of() : list;
     }
 
     /**
      * Dense cost per sequence length: window count (SPEC §4.1) x FLOPs per window, and x the measured time per
      * window at the default batch of 64 windows (else the largest batch measured).
      */
-    private static List<Point> denseFromBench(final JsonNode root, final List<Point> encoder) {
-        final JsonNode model = root.path("models").path("dense");
-        final JsonNode rows = root.path("dense");
-        if (!model.has("window") || !model.has("stride") || !rows.isArray() || rows.isEmpty()) {
+    private static List<Point> denseFromBench(final BenchJson.Document doc, final List<Point> encoder) {
+        final BenchJson.DenseModel model = doc.models() == null ? null : doc.models().dense();
+        final List<BenchJson.DenseRow> rows = orEmpty(doc.dense());
+        if (model == null || model.window() == null || model.stride() == null || rows.isEmpty()) {
             return List.of();
         }
-        JsonNode chosen = null;
-        for (final JsonNode r : rows) {
-            if (r.path("batch").asInt() == 64) {
+        BenchJson.DenseRow chosen = null;
+        for (final BenchJson.DenseRow r : rows) {
+            if (r.batch() == 64) {
                 chosen = r;
                 break;
             }
-            if (chosen == null || r.path("batch").asInt() > chosen.path("batch").asInt()) {
+            if (chosen == null || r.batch() > chosen.batch()) {
                 chosen = r;
             }
         }
-        final int w = model.path("window").asInt();
-        final int s = model.path("stride").asInt();
-        final double flopsPerWindow = model.path("flops_per_window").asDouble();
-        final double msPerWindow = chosen.path("ms").asDouble() / Math.max(1, chosen.path("batch").asInt());
+        final int w = model.window();
+        final int s = model.stride();
+        final double flopsPerWindow = model.flopsPerWindow();
+        final double msPerWindow = chosen.ms() / Math.max(1, chosen.batch());
         final List<Point> out = new ArrayList<>();
         for (final Point p : encoder) {
             final int n = (int) p.length();
