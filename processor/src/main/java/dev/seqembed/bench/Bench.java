@@ -29,6 +29,7 @@ import dev.seqembed.model.BertModel;
 import dev.seqembed.model.DenseWindowModel;
 import dev.seqembed.model.KvCache;
 import dev.seqembed.model.Pooling;
+import dev.seqembed.model.SquareGemm;
 import dev.seqembed.model.WindowMlpConfig;
 import dev.seqembed.platform.BlasKernel;
 import dev.seqembed.platform.CpuInfo;
@@ -133,27 +134,22 @@ public final class Bench {
 
     // ---------------------------------------------------------------- sgemm
 
-    /** Plain float sgemm n x n x n through ND4J ({@code Nd4j.gemm} into a preallocated result). */
+    /** Plain float sgemm n x n x n, run as model forwards run theirs (OpenBLAS split over the model threads). */
     public ObjectNode sgemm() {
         final int n = sizes.sgemmN();
-        final org.nd4j.linalg.api.ndarray.INDArray a = org.nd4j.linalg.factory.Nd4j.rand(
-                org.nd4j.linalg.api.buffer.DataType.FLOAT, n, n);
-        final org.nd4j.linalg.api.ndarray.INDArray b = org.nd4j.linalg.factory.Nd4j.rand(
-                org.nd4j.linalg.api.buffer.DataType.FLOAT, n, n);
-        final org.nd4j.linalg.api.ndarray.INDArray c = org.nd4j.linalg.factory.Nd4j.createUninitialized(
-                org.nd4j.linalg.api.buffer.DataType.FLOAT, n, n);
-        final Stats s = measure(() -> {
-            final long t0 = System.nanoTime();
-            org.nd4j.linalg.factory.Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
-            return System.nanoTime() - t0;
-        });
+        final Stats s;
+        try (SquareGemm gemm = new SquareGemm(n)) {
+            s = measure(() -> {
+                final long t0 = System.nanoTime();
+                gemm.run();
+                return System.nanoTime() - t0;
+            });
+        }
         final double flops = 2.0 * n * n * n;
         final ObjectNode node = JSON.valueToTree(new BenchJson.Sgemm(n, n, n, (long) flops, round(s.medianMs()),
                 round(s.bestMs()), round(flops / s.medianNanos()), round(flops / s.bestNanos()), s.reps()));
-        a.close();
-        b.close();
-        c.close();
-        out.printf("%n== plain sgemm %dx%dx%d float (ND4J -> OpenBLAS %s)%n", n, n, n, BlasKernel.activeCoreName());
+        out.printf("%n== plain sgemm %dx%dx%d float (OpenBLAS %s, %s model threads)%n", n, n, n,
+                BlasKernel.activeCoreName(), BlasKernel.nativeThreads());
         out.printf("  median %.2f ms  best %.2f ms  ->  %.1f GFLOP/s (best %.1f), %d reps%n", s.medianMs(), s.bestMs(),
                 flops / s.medianNanos(), flops / s.bestNanos(), s.reps());
         return node;

@@ -37,8 +37,10 @@ public final class BertModel {
         BlasKernel.ensureConfigured();
     }
 
-    /** The element-wise steps split over as many threads as the GEMMs use; shared by all models. */
-    private static final RowParallel ROWS = new RowParallel(BlasKernel.nativeThreadCount());
+    private static final RowParallel ROWS = ModelThreads.ROWS;
+    private static final ParallelGemm GEMM = ModelThreads.GEMM;
+    /** Below this many multiply-adds of a layer's attention, its heads stay on the calling thread. */
+    private static final long HEAD_SPLIT_MACS = 1L << 20;
 
     /** {@code model_type} in config.json. */
     public static final String MODEL_TYPE = "bert";
@@ -412,60 +414,88 @@ public final class BertModel {
         final FloatPointer qkvN = ws.nat(Workspace.N_QKV, (long) rows * h3);
         final FloatPointer ctxN = ws.nat(Workspace.N_CONTEXT, (long) rows * h);
         NativeGemm.put(xN, 0, x, rows * h);
-        NativeGemm.linear(rows, xN, layer.qkv().weightT(), layer.qkv().bias(), h, qkvN);
+        GEMM.linear(rows, xN, layer.qkv().weightT(), layer.qkv().bias(), h, qkvN);
+        final HeadOperands[] operands = headOperands(segments, l, qkvN, ws);
+        // (segment, head) pairs are independent: each part takes a range of them, with its own thread's scratch.
+        final int heads = config.numAttentionHeads();
+        long macs = 0;
         for (final Segment s : segments) {
-            attendSegment(s, l, causal, qkvN, ctxN, ws);
+            macs += 2L * s.rows() * s.context() * h;
         }
+        ROWS.forParts(segments.length * heads, (int) Math.max(1, macs / HEAD_SPLIT_MACS), (from, to) -> {
+            final Workspace own = Workspace.get();
+            for (int u = from; u < to; u++) {
+                attendHead(segments[u / heads], operands[u / heads], u % heads, causal, ctxN, own);
+            }
+        });
         final FloatPointer yN = ws.nat(Workspace.N_OUTPUT, (long) rows * h);
         final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
-        NativeGemm.gemm(rows, h, h, ctxN, h, false, layer.attentionOutput().weightT(), h, 0f, yN, h);
+        GEMM.gemm(rows, h, h, ctxN, h, false, layer.attentionOutput().weightT(), h, 0f, yN, h);
         NativeGemm.get(yN, 0, y, rows * h);
         ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(y, layer.attentionOutput().bias(), x, a,
                 from, to, h, layer.attentionNorm().gamma(), layer.attentionNorm().beta(), config.layerNormEps()));
     }
 
+    /** Where one segment's attention reads its queries, keys and values (all heads, row stride included). */
+    private record HeadOperands(FloatPointer queries, FloatPointer keys, FloatPointer values, int kvStride) {
+    }
+
     /**
-     * Attention of one segment's queries, all heads: scores = Q_h K_h^T (the scale is in Q), a softmax over the
-     * keys each query may see (causal: positions up to its own), then ctx_h = P V_h into its columns of ctx.
+     * Each segment's operands: strided views of its QKV rows, or, for a cached prefix, a native copy of the
+     * cache's keys/values for this layer (after staging the segment's own into the cache).
      */
-    private void attendSegment(final Segment s, final int l, final boolean causal, final FloatPointer qkvN,
-                               final FloatPointer ctxN, final Workspace ws) {
+    private HeadOperands[] headOperands(final Segment[] segments, final int l, final FloatPointer qkvN,
+                                        final Workspace ws) {
         final int h = config.hiddenSize();
         final int h3 = 3 * h;
+        long cachedFloats = 0;
+        for (final Segment s : segments) {
+            cachedFloats += s.cache() != null && s.start() > 0 ? 2L * s.context() * h : 0;
+        }
+        final FloatPointer kvN = cachedFloats == 0 ? null : ws.nat(Workspace.N_CACHED_KV, cachedFloats);
+        long kvAt = 0;
+        final HeadOperands[] out = new HeadOperands[segments.length];
+        for (int k = 0; k < segments.length; k++) {
+            final Segment s = segments[k];
+            final FloatPointer q = NativeGemm.at(qkvN, (long) s.row() * h3);
+            if (s.cache() != null) {
+                stageKeysValues(s, l, q, ws);
+            }
+            if (s.cache() != null && s.start() > 0) {
+                final int c = s.context();
+                NativeGemm.put(kvN, kvAt, s.cache().keys(l), c * h);
+                NativeGemm.put(kvN, kvAt + (long) c * h, s.cache().values(l), c * h);
+                out[k] = new HeadOperands(q, NativeGemm.at(kvN, kvAt), NativeGemm.at(kvN, kvAt + (long) c * h), h);
+                kvAt += 2L * c * h;
+            } else {
+                out[k] = new HeadOperands(q, NativeGemm.at(q, h), NativeGemm.at(q, 2L * h), h3);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * One head of one segment's attention: scores = Q_h K_h^T (the scale is in Q), a softmax over the keys each
+     * query may see (causal: positions up to its own), then ctx_h = P V_h into the head's columns of ctx.
+     */
+    private void attendHead(final Segment s, final HeadOperands op, final int head, final boolean causal,
+                            final FloatPointer ctxN, final Workspace ws) {
+        final int h = config.hiddenSize();
         final int m = s.rows();
         final int c = s.context();
+        final int off = head * config.headSize();
         final int dh = config.headSize();
-        final FloatPointer q = NativeGemm.at(qkvN, (long) s.row() * h3);
-        FloatPointer keys = NativeGemm.at(qkvN, (long) s.row() * h3 + h);
-        FloatPointer values = NativeGemm.at(qkvN, (long) s.row() * h3 + 2 * h);
-        int kvStride = h3;
-        if (s.cache() != null) {
-            stageKeysValues(s, l, q, ws);
-            if (s.start() > 0) {
-                // the prefix's keys/values live in the cache: attend over a native copy of cached + staged rows
-                final FloatPointer kvN = ws.nat(Workspace.N_CACHED_KV, 2L * c * h);
-                NativeGemm.put(kvN, 0, s.cache().keys(l), c * h);
-                NativeGemm.put(kvN, (long) c * h, s.cache().values(l), c * h);
-                keys = kvN;
-                values = NativeGemm.at(kvN, (long) c * h);
-                kvStride = h;
-            }
-        }
         final FloatPointer scoresN = ws.nat(Workspace.N_SCORES, (long) m * c);
         final float[] scores = ws.arr(Workspace.SCORES, m * c);
-        final FloatPointer ctx = NativeGemm.at(ctxN, (long) s.row() * h);
-        for (int head = 0; head < config.numAttentionHeads(); head++) {
-            final int off = head * dh;
-            NativeGemm.gemm(m, c, dh, NativeGemm.at(q, off), h3, true, NativeGemm.at(keys, off), kvStride, 0f,
-                    scoresN, c);
-            NativeGemm.get(scoresN, 0, scores, m * c);
-            for (int r = 0; r < m; r++) {
-                Kernels.softmax(scores, r * c, causal ? s.start() + r + 1 : c, c, ws.kernels);
-            }
-            NativeGemm.put(scoresN, 0, scores, m * c);
-            NativeGemm.gemm(m, dh, c, scoresN, c, false, NativeGemm.at(values, off), kvStride, 0f,
-                    NativeGemm.at(ctx, off), h);
+        NativeGemm.gemm(m, c, dh, NativeGemm.at(op.queries(), off), 3 * h, true, NativeGemm.at(op.keys(), off),
+                op.kvStride(), 0f, scoresN, c);
+        NativeGemm.get(scoresN, 0, scores, m * c);
+        for (int r = 0; r < m; r++) {
+            Kernels.softmax(scores, r * c, causal ? s.start() + r + 1 : c, c, ws.kernels);
         }
+        NativeGemm.put(scoresN, 0, scores, m * c);
+        NativeGemm.gemm(m, dh, c, scoresN, c, false, NativeGemm.at(op.values(), off), op.kvStride(), 0f,
+                NativeGemm.at(ctxN, (long) s.row() * h + off), h);
     }
 
     /** Copies a segment's new keys and values (columns h..3h of its QKV rows) into its cache's staging area. */
@@ -495,12 +525,12 @@ public final class BertModel {
         final float[] mid = ws.arr(Workspace.INTERMEDIATE, rows * inter);
         final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
         NativeGemm.put(aN, 0, a, rows * h);
-        NativeGemm.gemm(rows, inter, h, aN, h, false, layer.intermediate().weightT(), inter, 0f, midN, inter);
+        GEMM.gemm(rows, inter, h, aN, h, false, layer.intermediate().weightT(), inter, 0f, midN, inter);
         NativeGemm.get(midN, 0, mid, rows * inter);
         ROWS.forRows(rows, inter, (from, to) -> Kernels.biasActivate(mid, from, to, inter,
                 layer.intermediate().bias(), config.hiddenAct(), Workspace.get().kernels));
         NativeGemm.put(midN, 0, mid, rows * inter);
-        NativeGemm.gemm(rows, h, inter, midN, inter, false, layer.output().weightT(), h, 0f, yN, h);
+        GEMM.gemm(rows, h, inter, midN, inter, false, layer.output().weightT(), h, 0f, yN, h);
         NativeGemm.get(yN, 0, y, rows * h);
         ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(y, layer.output().bias(), a, x, from, to, h,
                 layer.outputNorm().gamma(), layer.outputNorm().beta(), config.layerNormEps()));

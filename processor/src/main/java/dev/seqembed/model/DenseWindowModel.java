@@ -136,11 +136,11 @@ public final class DenseWindowModel {
         final float[] hj = ws.arr(Workspace.INTERMEDIATE, batch * hid);
         final float[] yj = ws.arr(Workspace.PROJECTED, batch * o);
         NativeGemm.put(xN, 0, x, batch * in);
-        NativeGemm.gemm(batch, hid, in, xN, in, false, fc1T, hid, 0f, hN, hid);
+        ModelThreads.GEMM.gemm(batch, hid, in, xN, in, false, fc1T, hid, 0f, hN, hid);
         NativeGemm.get(hN, 0, hj, batch * hid);
         Kernels.biasActivate(hj, 0, batch, hid, fc1b, config.hiddenAct(), ws.kernels);
         NativeGemm.put(hN, 0, hj, batch * hid);
-        NativeGemm.gemm(batch, o, hid, hN, hid, false, fc2T, o, 0f, yN, o);
+        ModelThreads.GEMM.gemm(batch, o, hid, hN, hid, false, fc2T, o, 0f, yN, o);
         NativeGemm.get(yN, 0, yj, batch * o);
         Kernels.addBias(yj, batch, o, fc2b);
         final float[][] out = new float[batch][];

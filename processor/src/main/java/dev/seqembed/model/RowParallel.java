@@ -6,14 +6,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Splits row-independent element-wise work (bias + GELU, LayerNorm) of a forward over as many threads as the
- * GEMMs use. Why: the GEMMs run on {@code n} native threads, while the Java loops between them would run on
- * the calling thread alone; on 2 cores they were a sixth of a MiniLM forward's single-thread time, so a third
- * of its wall time with 2-thread GEMMs. The two kinds of work alternate, never overlap, so these threads
- * do not compete with the native ones for cores.
- *
- * <p>The caller runs the first part itself; {@code n - 1} daemon workers run the others. Several stream
- * threads may share the workers (their parts queue).
+ * The fork-join of a forward: splits independent work (row ranges of element-wise steps, GEMM tiles, attention
+ * heads) over the model threads. The caller runs the first part itself; {@code n - 1} daemon workers run the
+ * others. Several stream threads may share the workers (their parts queue). Why not a ForkJoinPool: parts are
+ * few and coarse (2-4 per step), and a fixed pool keeps the threads' per-thread {@link Workspace}s warm.
  */
 final class RowParallel {
 
@@ -39,22 +35,36 @@ final class RowParallel {
         });
     }
 
+    /** The most parts any call splits into. */
+    int threads() {
+        return threads;
+    }
+
     /** Runs {@code body} over rows [0, rows) of a matrix with {@code cols} columns, split in parts. */
     void forRows(final int rows, final int cols, final Rows body) {
         final int parts = (int) Math.min(Math.min(threads, rows), (long) rows * cols / MIN_ELEMENTS_PER_PART);
+        forParts(rows, parts, body);
+    }
+
+    /**
+     * Runs {@code body} over [0, items) split in {@code parts} near-equal ranges (at most {@link #threads()}),
+     * the first on the calling thread; returns when all are done, rethrowing the first failure.
+     */
+    void forParts(final int items, final int requested, final Rows body) {
+        final int parts = Math.min(Math.min(threads, items), requested);
         if (parts <= 1) {
-            body.run(0, rows);
+            body.run(0, items);
             return;
         }
         final Future<?>[] others = new Future<?>[parts - 1];
         for (int p = 1; p < parts; p++) {
-            final int from = (int) ((long) rows * p / parts);
-            final int to = (int) ((long) rows * (p + 1) / parts);
+            final int from = (int) ((long) items * p / parts);
+            final int to = (int) ((long) items * (p + 1) / parts);
             others[p - 1] = workers.submit(() -> body.run(from, to));
         }
         RuntimeException failure = null;
         try {
-            body.run(0, rows / parts);
+            body.run(0, items / parts);
         } catch (final RuntimeException e) {
             failure = e;
         }

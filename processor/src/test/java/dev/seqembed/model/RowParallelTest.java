@@ -28,6 +28,25 @@ class RowParallelTest {
     }
 
     @Test
+    void partsCoverEveryItemOnceAndNeverExceedTheThreads() {
+        final RowParallel rows = new RowParallel(3);
+        for (final int requested : new int[] {1, 2, 3, 8}) {
+            final AtomicIntegerArray seen = new AtomicIntegerArray(12);
+            final java.util.concurrent.atomic.AtomicInteger parts = new java.util.concurrent.atomic.AtomicInteger();
+            rows.forParts(12, requested, (from, to) -> {
+                parts.incrementAndGet();
+                for (int i = from; i < to; i++) {
+                    seen.incrementAndGet(i);
+                }
+            });
+            assertThat(parts.get()).isEqualTo(Math.min(requested, 3));
+            for (int i = 0; i < 12; i++) {
+                assertThat(seen.get(i)).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
     void smallWorkStaysOnTheCallingThread() {
         final Thread caller = Thread.currentThread();
         new RowParallel(2).forRows(4, 100, (from, to) -> assertThat(Thread.currentThread()).isSameAs(caller));
