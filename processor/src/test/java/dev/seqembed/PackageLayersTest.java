@@ -122,7 +122,7 @@ class PackageLayersTest {
             if (s.pkg().equals("model")) {
                 assertThat(s.ownPackages()).as(s.file().toString()).isSubsetOf(Set.of("platform"));
                 assertThat(s.text()).as(s.file().toString())
-                        .doesNotContainPattern("dev\\.seqembed\\.platform\\.(?!BlasKernel\\b)");
+                        .doesNotContainPattern("dev\\.seqembed\\.platform\\.(?!(BlasKernel|VectorSupport)\\b)");
             }
         }
     }
