@@ -1,15 +1,17 @@
 package dev.seqembed.model;
 
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The fork-join of a forward: splits independent work (row ranges of element-wise steps, GEMM tiles, attention
- * heads) over the model threads. The caller runs the first part itself; {@code n - 1} daemon workers run the
- * others. Several stream threads may share the workers (their parts queue). Why not a ForkJoinPool: parts are
- * few and coarse (2-4 per step), and a fixed pool keeps the threads' per-thread {@link Workspace}s warm.
+ * heads) over the model threads. The caller runs the first part itself; worker k runs part k + 1.
+ *
+ * <p>Why not an executor: a forward makes ~50 splits of 0.1-2 ms each, and a parked thread takes 10-50 us to
+ * wake up, on both sides of every hand-off. So workers and the waiting caller spin briefly
+ * ({@link #SPIN_NANOS}) before they park, as ONNX Runtime's pool does; between forwards they sleep. Several
+ * stream threads may share one instance: whoever finds the workers busy runs its parts alone rather than
+ * queueing behind another forward (there are no idle cores to give it then anyway).
  */
 final class RowParallel {
 
@@ -19,20 +21,22 @@ final class RowParallel {
         void run(int from, int to);
     }
 
-    /** Below this many elements per part, a hand-off (a thread wake-up, ~10-50 us) costs more than it saves. */
+    /** Below this many elements per part, a hand-off costs more than it saves. */
     private static final long MIN_ELEMENTS_PER_PART = 16_384;
+    /** How long a worker waits for its next part, and the caller for the workers, before parking. */
+    private static final long SPIN_NANOS = 100_000;
 
     private final int threads;
-    private final ExecutorService workers;
+    private final Worker[] workers;
+    private final ReentrantLock busy = new ReentrantLock();
 
     /** @param threads parts to split into at most (1 = everything on the calling thread) */
     RowParallel(final int threads) {
         this.threads = Math.max(1, threads);
-        this.workers = this.threads == 1 ? null : Executors.newFixedThreadPool(this.threads - 1, r -> {
-            final Thread t = new Thread(r, "seqembed-rows");
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Worker[this.threads - 1];
+        for (int k = 0; k < workers.length; k++) {
+            workers[k] = new Worker("seqembed-model-" + (k + 1));
+        }
     }
 
     /** The most parts any call splits into. */
@@ -52,36 +56,110 @@ final class RowParallel {
      */
     void forParts(final int items, final int requested, final Rows body) {
         final int parts = Math.min(Math.min(threads, items), requested);
-        if (parts <= 1) {
+        if (parts <= 1 || !busy.tryLock()) {
             body.run(0, items);
             return;
         }
-        final Future<?>[] others = new Future<?>[parts - 1];
-        for (int p = 1; p < parts; p++) {
-            final int from = (int) ((long) items * p / parts);
-            final int to = (int) ((long) items * (p + 1) / parts);
-            others[p - 1] = workers.submit(() -> body.run(from, to));
-        }
-        RuntimeException failure = null;
         try {
-            body.run(0, items / parts);
-        } catch (final RuntimeException e) {
-            failure = e;
-        }
-        for (final Future<?> f : others) {
+            for (int p = 1; p < parts; p++) {
+                workers[p - 1].post(body, (int) ((long) items * p / parts), (int) ((long) items * (p + 1) / parts));
+            }
+            Throwable failure = null;
             try {
-                f.get();
-            } catch (final ExecutionException e) {
+                body.run(0, items / parts);
+            } catch (final RuntimeException | Error e) {
+                failure = e;
+            }
+            for (int p = 1; p < parts; p++) {
+                final Throwable f = workers[p - 1].awaitDone();
                 if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                    failure = f;
                 }
-            } catch (final InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for a row part", e);
+            }
+            if (failure instanceof RuntimeException r) {
+                throw r;
+            }
+            if (failure instanceof Error e) {
+                throw e;
+            }
+            if (failure != null) {
+                throw new IllegalStateException(failure);
+            }
+        } finally {
+            busy.unlock();
+        }
+    }
+
+    /** One daemon thread running the parts posted to it, one at a time. */
+    private static final class Worker implements Runnable {
+        private final Thread thread;
+        /** The posted part; from/to are written before it and read after it (volatile publication). */
+        private volatile Rows body;
+        private int from;
+        private int to;
+        private volatile boolean done = true;
+        private volatile Throwable failure;
+        private volatile Thread waiter;
+
+        Worker(final String name) {
+            thread = new Thread(this, name);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void post(final Rows part, final int partFrom, final int partTo) {
+            from = partFrom;
+            to = partTo;
+            failure = null;
+            done = false;
+            body = part;
+            LockSupport.unpark(thread);
+        }
+
+        /** Waits for the posted part; returns its failure, or null. */
+        Throwable awaitDone() {
+            final long spinUntil = System.nanoTime() + SPIN_NANOS;
+            while (!done && System.nanoTime() < spinUntil) {
+                Thread.onSpinWait();
+            }
+            if (!done) {
+                waiter = Thread.currentThread();
+                while (!done) { // re-checked after publishing the waiter: the worker unparks it after setting done
+                    LockSupport.park(this);
+                }
+                waiter = null;
+            }
+            return failure;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                final Rows part = awaitPart();
+                try {
+                    part.run(from, to);
+                } catch (final Throwable t) { // handed to the caller, which rethrows it
+                    failure = t;
+                }
+                body = null;
+                done = true;
+                final Thread w = waiter;
+                if (w != null) {
+                    LockSupport.unpark(w);
+                }
             }
         }
-        if (failure != null) {
-            throw failure;
+
+        private Rows awaitPart() {
+            final long spinUntil = System.nanoTime() + SPIN_NANOS;
+            Rows part;
+            while ((part = body) == null && System.nanoTime() < spinUntil) {
+                Thread.onSpinWait();
+            }
+            while ((part = body) == null) {
+                LockSupport.park(this);
+            }
+            return part;
         }
     }
 }

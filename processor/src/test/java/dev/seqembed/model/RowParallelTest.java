@@ -47,6 +47,39 @@ class RowParallelTest {
     }
 
     @Test
+    void concurrentCallersEachGetEveryItemOnce() throws Exception {
+        // stream threads share the model threads: a caller that finds them busy runs its parts itself
+        final RowParallel rows = new RowParallel(2);
+        final int callers = 4;
+        final AtomicIntegerArray[] seen = new AtomicIntegerArray[callers];
+        final Thread[] threads = new Thread[callers];
+        final java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int c = 0; c < callers; c++) {
+            final AtomicIntegerArray mine = seen[c] = new AtomicIntegerArray(64);
+            threads[c] = new Thread(() -> {
+                for (int round = 0; round < 500; round++) {
+                    rows.forParts(64, 2, (from, to) -> {
+                        for (int i = from; i < to; i++) {
+                            mine.incrementAndGet(i);
+                        }
+                    });
+                }
+            });
+            threads[c].setUncaughtExceptionHandler((t, e) -> failure.set(e));
+            threads[c].start();
+        }
+        for (final Thread t : threads) {
+            t.join();
+        }
+        assertThat(failure.get()).isNull();
+        for (final AtomicIntegerArray mine : seen) {
+            for (int i = 0; i < 64; i++) {
+                assertThat(mine.get(i)).isEqualTo(500);
+            }
+        }
+    }
+
+    @Test
     void smallWorkStaysOnTheCallingThread() {
         final Thread caller = Thread.currentThread();
         new RowParallel(2).forRows(4, 100, (from, to) -> assertThat(Thread.currentThread()).isSameAs(caller));
