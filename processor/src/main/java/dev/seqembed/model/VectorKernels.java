@@ -67,6 +67,24 @@ final class VectorKernels {
         Kernels.normalize(a, off, n, i, len, tmp.partial);
     }
 
+    /**
+     * -1.26551223 + t (1.00002368 + t (... + t 0.17087277)) evaluated as the scalar kernel does, innermost
+     * first (written out: a loop over the coefficients here kept C2 from intrinsifying the vector operations).
+     */
+    private static FloatVector erfcPolynomial(final FloatVector t) {
+        final float[] c = Kernels.ERFC_P;
+        FloatVector p = t.mul(c[9]);
+        p = t.mul(p.add(c[8]));
+        p = t.mul(p.add(c[7]));
+        p = t.mul(p.add(c[6]));
+        p = t.mul(p.add(c[5]));
+        p = t.mul(p.add(c[4]));
+        p = t.mul(p.add(c[3]));
+        p = t.mul(p.add(c[2]));
+        p = t.mul(p.add(c[1]));
+        return p.add(c[0]);
+    }
+
     /** As {@link Kernels#biasGelu}. */
     static void biasGelu(final float[] a, final int fromRow, final int toRow, final int cols, final float[] bias) {
         for (int row = fromRow; row < toRow; row++) {
@@ -79,11 +97,7 @@ final class VectorKernels {
                 final FloatVector t = FloatVector.broadcast(F, 1f).div(z.mul(0.5f).add(1f));
                 final FloatVector z2 = z.mul(z);
                 final FloatVector z2lo = z.fma(z, z2.neg());
-                FloatVector poly = t.mul(Kernels.ERFC_P[Kernels.ERFC_P.length - 1]);
-                for (int c = Kernels.ERFC_P.length - 2; c > 0; c--) {
-                    poly = t.mul(poly.add(Kernels.ERFC_P[c]));
-                }
-                poly = poly.add(Kernels.ERFC_P[0]);
+                final FloatVector poly = erfcPolynomial(t);
                 final FloatVector e = exp(poly.sub(z2).sub(z2lo));
                 x.add(ax).mul(0.5f).sub(ax.mul(0.5f).mul(t.mul(e))).intoArray(a, base + j);
             }
