@@ -12,6 +12,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
@@ -206,8 +207,20 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
         }
         // The controller has committed the topics; wait until this broker's metadata has them too,
-        // so a producer started right after this call does not see UNKNOWN_TOPIC_OR_PARTITION.
-        admin().describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+        // so a producer started right after this call does not see UNKNOWN_TOPIC_OR_PARTITION. Until
+        // then describeTopics itself fails with that error (seen on a loaded machine): ask again.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                admin().describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof UnknownTopicOrPartitionException) || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(50);
+            }
+        }
     }
 
     /** Stops the broker; deletes the data directory if it was a temporary one. Idempotent. */
