@@ -20,6 +20,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.config.UserException;
 import dev.seqembed.serde.AvroSerde;
 import dev.seqembed.serde.EmbeddingJson;
 import dev.seqembed.serde.RecordSerdes;
@@ -33,6 +34,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "consume", mixinStandardHelpOptions = true, description = "Print Embeddings of a topic as JSON lines.")
 public final class ConsumeCommand implements Callable<Integer> {
+
+    /** A consumer started together with a fresh {@code run} waits this long for the topics to be created. */
+    private static final long TOPIC_WAIT_MS = 20_000;
 
     @Mixin
     ConfigOptions options;
@@ -60,6 +64,11 @@ public final class ConsumeCommand implements Callable<Integer> {
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        ClusterCheck.requireReachable(p);
+        if (!ClusterCheck.awaitTopic(p, topic, Duration.ofMillis(TOPIC_WAIT_MS))) {
+            throw new UserException("topic '" + topic + "' does not exist at " + config.get("bootstrap.servers")
+                    + " (waited " + TOPIC_WAIT_MS + " ms)");
+        }
         final AvroSerde<Embedding> serde = RecordSerdes.embedding();
         long printed = 0;
         long idleSince = System.currentTimeMillis();

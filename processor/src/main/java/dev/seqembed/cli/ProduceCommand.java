@@ -1,8 +1,10 @@
 package dev.seqembed.cli;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +45,10 @@ public final class ProduceCommand implements Callable<Integer> {
 
     @Option(names = "--max-len", paramLabel = "B", defaultValue = "400", description = "Longest synthetic sequence (default 400).")
     int maxLen;
+
+    @Option(names = "--topic-wait-ms", paramLabel = "M", defaultValue = "20000",
+            description = "How long to wait for a missing topic to be created, e.g. by a starting `run` (default 20000).")
+    long topicWaitMs;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed of the synthetic generator (default 42).")
     long seed;
@@ -86,8 +92,14 @@ public final class ProduceCommand implements Callable<Integer> {
         if (loop && sequences.isEmpty()) {
             throw new UserException("--loop needs at least one sequence in the input");
         }
-        try (TokenProducer producer = new TokenProducer(config.streamsProperties(),
-                topic != null ? topic : config.topicTokens())) {
+        final String target = topic != null ? topic : config.topicTokens();
+        final Properties props = config.streamsProperties();
+        ClusterCheck.requireReachable(props);
+        if (!ClusterCheck.awaitTopic(props, target, Duration.ofMillis(topicWaitMs))) {
+            throw new UserException("topic '" + target + "' does not exist at " + config.get("bootstrap.servers")
+                    + " (waited " + topicWaitMs + " ms); `run` creates it, or create it yourself");
+        }
+        try (TokenProducer producer = new TokenProducer(props, target)) {
             return loop ? sendInLoop(producer, sequences) : sendOnce(producer, sequences);
         }
     }
@@ -139,10 +151,13 @@ public final class ProduceCommand implements Callable<Integer> {
         }
     }
 
+    /** Every send is confirmed: a chunk the brokers did not acknowledge is never reported as produced. */
     private int report(final TokenProducer producer, final long sequences) {
         if (producer.failedChunks() > 0) {
-            spec.commandLine().getErr().println("seqembed produce: " + producer.failedChunks() + " of "
-                    + producer.chunksSent() + " chunks were not delivered: " + producer.firstFailure().getMessage());
+            final Exception e = producer.firstFailure();
+            spec.commandLine().getErr().println("seqembed produce: delivered "
+                    + (producer.chunksSent() - producer.failedChunks()) + " of " + producer.chunksSent()
+                    + " chunks; the others failed: " + e.getClass().getSimpleName() + ": " + e.getMessage());
             return 1;
         }
         spec.commandLine().getErr().println("produced " + sequences + " sequences in " + producer.chunksSent()

@@ -66,6 +66,7 @@ public final class RunCommand implements Callable<Integer> {
         config.attentionMode();
         config.attentionOverflow();
         config.role();
+        ClusterCheck.requireReachable(config.streamsProperties());
         NativeSetup.forProcessor(config);
         final SeqembedConfig withModels = withModelDirs(config);
         final Models models = Models.load(Path.of(withModels.get(SeqembedConfig.DENSE_MODEL)),

@@ -348,6 +348,8 @@ public final class SeqembedConfig {
                 p.put(k, v);
             }
         });
+        // Kafka Streams' own name for the error topic, read by the exception handlers.
+        p.putIfAbsent(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, topicDlq());
         return p;
     }
 

@@ -21,5 +21,10 @@ public enum ErrorCode {
     /** The sequence's state would exceed {@code state.max-bytes-per-sequence}. */
     STATE_LIMIT,
     /** A causal sequence's KV cache was built by a model that is no longer loaded (SPEC §10.5): closed. */
-    MODEL_CHANGED
+    MODEL_CHANGED,
+    /**
+     * The record passed validation but failed later (a model error, a corrupt state entry): the sequence is closed
+     * on the path that failed, its state freed, and the processor goes on (SPEC §10.6).
+     */
+    PROCESSING_ERROR
 }

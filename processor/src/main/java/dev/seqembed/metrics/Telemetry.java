@@ -64,6 +64,11 @@ public final class Telemetry {
         registry.counter("seqembed.dlq", "reason", reason.name()).increment();
     }
 
+    /** An output record that could not be produced and was dropped (SPEC §10.6). */
+    public void outputDropped(final String topic, final String reason) {
+        registry.counter("seqembed.output.dropped", "topic", topic, "reason", reason).increment();
+    }
+
     /** Idle sequences evicted by the punctuator. */
     public void evicted(final int count) {
         evicted.increment(count);

@@ -106,8 +106,28 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     public void process(final Record<String, TokenChunk> record) {
         if (record.value() == null) {
             delete(record.key());
-        } else {
+            return;
+        }
+        final String id = record.value().getSequenceId();
+        if (KvCacheStore.failed(store, id)) {
+            if (record.value().getLast()) {
+                delete(id);
+            }
+            throw new ProcessingFailure("sequence '" + id + "' was closed by an earlier processing error", null);
+        }
+        try {
             apply(record, record.value());
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            // A corrupt cache entry or a model error: free the sequence's cache, close the sequence, go on.
+            delete(id);
+            if (!record.value().getLast()) {
+                KvCacheStore.markFailed(store, id);
+            }
+            throw new ProcessingFailure("sequence '" + id + "' chunk " + record.value().getChunkIndex()
+                    + " (causal attention): " + ProcessingFailure.describe(e), e);
         }
     }
 

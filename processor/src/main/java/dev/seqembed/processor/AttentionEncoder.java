@@ -1,6 +1,7 @@
 package dev.seqembed.processor;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,11 +28,14 @@ import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionBounds;
 import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.AttentionWindows;
+import dev.seqembed.engine.ErrorCode;
 import dev.seqembed.engine.LiveModels;
 import dev.seqembed.engine.ModelUsage;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertModel;
+import dev.seqembed.serde.AvroSerde;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.ReadySequence;
 import dev.seqembed.state.TokenBuffer;
 
@@ -59,6 +63,9 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     public static final String STORE = "attention-buffer";
     /** Complete sequences waiting for the next packed forward, keyed by arrival number (big-endian). */
     public static final String READY_STORE = "attention-ready";
+
+    private static final TokenBuffer CLOSED = new TokenBuffer(new int[0]);
+    private static final AvroSerde<TokenChunk> CHUNKS = RecordSerdes.tokenChunk();
 
     private final AttentionEngine.Factory engines;
     private final LiveModels models;
@@ -165,10 +172,28 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     @Override
     public void process(final Record<String, TokenChunk> record) {
         if (record.value() == null) {
-            store.delete(record.key());
+            // put(null), not delete: a delete reads the old value, which may be the corrupt entry.
+            store.put(record.key(), null);
+            store.put(ClosedSequences.markerKey(record.key()), null);
             usage.ended(record.key());
-        } else {
+            return;
+        }
+        final String id = record.value().getSequenceId();
+        if (ClosedSequences.isClosed(store, id)) {
+            throw ClosedSequences.rejectLater(store, id, record.value().getLast());
+        }
+        try {
             apply(record, record.value());
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e) || e instanceof ProcessingFailure) {
+                // Kafka's own, or a micro-batch that failed (it has dead-lettered its sequences, this one included).
+                throw e;
+            }
+            // A corrupt buffer: free the sequence's buffer, close the sequence, go on.
+            ClosedSequences.close(store, id, CLOSED, record.value().getLast());
+            usage.ended(id);
+            throw new ProcessingFailure("sequence '" + id + "' chunk " + record.value().getChunkIndex()
+                    + " (encoder attention): " + ProcessingFailure.describe(e), e);
         }
     }
 
@@ -201,14 +226,40 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
 
     private void flush() {
         final List<KeyValue<byte[], ReadySequence>> batch = new ArrayList<>(readyCount);
-        // A range from the oldest live key, not all(): a scan from the start would step over the tombstones of
-        // every earlier batch.
-        try (KeyValueIterator<byte[], ReadySequence> it = ready.range(key(firstReady), key(nextReady - 1))) {
-            while (it.hasNext()) {
-                batch.add(it.next());
+        final List<List<Embedding>> embeddings;
+        try {
+            // A range from the oldest live key, not all(): a scan from the start would step over the tombstones
+            // of every earlier batch.
+            try (KeyValueIterator<byte[], ReadySequence> it = ready.range(key(firstReady), key(nextReady - 1))) {
+                while (it.hasNext()) {
+                    batch.add(it.next());
+                }
             }
+            embeddings = encode(batch);
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            throw dropBatch(e);
         }
-        // One packed forward per model (all of them on one model, unless a swap happened while they waited).
+        for (int i = 0; i < batch.size(); i++) {
+            for (final Embedding e : embeddings.get(i)) {
+                telemetry.embedding(e);
+                context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
+            }
+            ready.delete(batch.get(i).key);
+            usage.ended(batch.get(i).value.sequenceId());
+        }
+        readyCount = 0;
+        readyTokens = 0;
+        firstReady = nextReady;
+    }
+
+    /**
+     * The Embeddings of each waiting sequence, in batch order: one packed forward per model (all of them on one
+     * model, unless a swap happened while they waited).
+     */
+    private List<List<Embedding>> encode(final List<KeyValue<byte[], ReadySequence>> batch) {
         final Map<BertModel, List<Integer>> byModel = new LinkedHashMap<>();
         for (int i = 0; i < batch.size(); i++) {
             byModel.computeIfAbsent(modelFor(batch.get(i).value.modelSha256()), m -> new ArrayList<>()).add(i);
@@ -244,23 +295,54 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
                 from = to;
             }
         });
-        for (int i = 0; i < batch.size(); i++) {
-            for (final Embedding e : embeddings.get(i)) {
-                telemetry.embedding(e);
-                context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
-            }
-            ready.delete(batch.get(i).key);
-            usage.ended(batch.get(i).value.sequenceId());
-        }
-        readyCount = 0;
-        readyTokens = 0;
-        firstReady = nextReady;
+        return embeddings;
     }
 
     /** The model a sequence started on, or the current one when that is unknown or no longer loaded. */
     private BertModel modelFor(final String sha256) {
         final BertModel started = models.attention(sha256);
         return started != null ? started : models.attention();
+    }
+
+    /**
+     * A micro-batch that cannot be computed (a model error, a corrupt entry): every waiting sequence goes to the
+     * dead-letter topic and its entry is freed. Each entry is read on its own, so that one corrupt entry costs only
+     * itself (it is freed without being read again, and counted in the message). Their chunks were merged when they
+     * completed, so each dead letter is the whole sequence as one {@code last} TokenChunk (index 0), in the encoding
+     * a producer writes: it can be sent to {@code tokens} again as it is.
+     */
+    private ProcessingFailure dropBatch(final RuntimeException e) {
+        final List<ReadySequence> members = new ArrayList<>(readyCount);
+        int unreadable = 0;
+        for (long s = firstReady; s < nextReady; s++) {
+            try {
+                final ReadySequence r = ready.get(key(s));
+                if (r != null) {
+                    members.add(r);
+                }
+            } catch (final RuntimeException unread) {
+                if (ProcessingFailure.isKafkaStreamsOwn(unread)) {
+                    throw unread;
+                }
+                unreadable++;
+            }
+            // put(null), not delete: a delete reads the old value, which may be the corrupt entry.
+            ready.put(key(s), null);
+        }
+        readyCount = 0;
+        readyTokens = 0;
+        firstReady = nextReady;
+        final String message = "encoder attention batch of " + (members.size() + unreadable) + " sequence(s)"
+                + (unreadable > 0 ? " (" + unreadable + " unreadable)" : "") + ": " + ProcessingFailure.describe(e);
+        final List<DeadLetter> letters = new ArrayList<>(members.size());
+        for (final ReadySequence r : members) {
+            usage.ended(r.sequenceId());
+            final TokenChunk whole = TokenChunk.newBuilder().setSequenceId(r.sequenceId()).setChunkIndex(0)
+                    .setTokens(Arrays.stream(r.tokens()).boxed().toList()).setLast(true).build();
+            letters.add(new DeadLetter(r.sequenceId().getBytes(StandardCharsets.UTF_8), CHUNKS.encode(whole),
+                    ErrorCode.PROCESSING_ERROR, "sequence '" + r.sequenceId() + "': " + message, null, -1, -1));
+        }
+        return new ProcessingFailure(message, e, letters);
     }
 
     /** Big-endian, so the store's byte order is arrival order. */

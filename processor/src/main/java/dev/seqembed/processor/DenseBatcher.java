@@ -1,6 +1,7 @@
 package dev.seqembed.processor;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,6 +9,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
@@ -23,8 +25,10 @@ import org.apache.kafka.streams.state.Stores;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.WindowRecord;
 import dev.seqembed.engine.DenseEngine;
+import dev.seqembed.engine.ErrorCode;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.DenseWindowModel;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.BufferedWindow;
 
 /**
@@ -43,6 +47,8 @@ import dev.seqembed.state.BufferedWindow;
 public final class DenseBatcher extends ContextualProcessor<String, WindowRecord, String, Embedding> {
 
     public static final String STORE = "dense-batch";
+
+    private static final Serializer<WindowRecord> WINDOWS = RecordSerdes.windowRecord().serializer();
 
     /** The current model: the next batch uses it (SPEC §10.5; windows carry no state of their model). */
     private final Supplier<DenseWindowModel> model;
@@ -123,14 +129,22 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     }
 
     private void flush() {
-        final List<DenseEngine.Pending> pending = new ArrayList<>(batch.size());
-        for (final BufferedWindow w : batch) {
-            pending.add(new DenseEngine.Pending(w.window(), w.timestampMs()));
+        final List<Embedding> embeddings;
+        try {
+            final List<DenseEngine.Pending> pending = new ArrayList<>(batch.size());
+            for (final BufferedWindow w : batch) {
+                pending.add(new DenseEngine.Pending(w.window(), w.timestampMs()));
+            }
+            if (engine.model() != model.get()) {
+                engine = new DenseEngine(model.get(), context()::currentSystemTimeMs);
+            }
+            embeddings = engine.embed(pending);
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            throw dropBatch(e);
         }
-        if (engine.model() != model.get()) {
-            engine = new DenseEngine(model.get(), context()::currentSystemTimeMs);
-        }
-        final List<Embedding> embeddings = engine.embed(pending);
         for (int i = 0; i < batch.size(); i++) {
             final Embedding e = embeddings.get(i);
             telemetry.embedding(e);
@@ -138,6 +152,25 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
             store.delete(slot(i));
         }
         batch.clear();
+    }
+
+    /**
+     * A batch that cannot be embedded (a model error): every slot is freed and each of its windows goes to the
+     * dead-letter topic.
+     */
+    private ProcessingFailure dropBatch(final RuntimeException e) {
+        final String message = "dense batch of " + batch.size() + " window(s): " + ProcessingFailure.describe(e);
+        final List<DeadLetter> letters = new ArrayList<>(batch.size());
+        for (int i = 0; i < batch.size(); i++) {
+            store.put(slot(i), null);
+            final WindowRecord w = batch.get(i).window();
+            letters.add(new DeadLetter(w.getSequenceId().getBytes(StandardCharsets.UTF_8),
+                    WINDOWS.serialize(null, w), ErrorCode.PROCESSING_ERROR,
+                    "sequence '" + w.getSequenceId() + "' window " + w.getWindowIndex() + ": " + message,
+                    null, -1, -1));
+        }
+        batch.clear();
+        return new ProcessingFailure(message, e, letters);
     }
 
     /** Big-endian, so the store's byte order is slot (arrival) order. */

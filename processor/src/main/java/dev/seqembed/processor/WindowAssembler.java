@@ -62,13 +62,33 @@ public final class WindowAssembler extends ContextualProcessor<String, SequenceE
         final SequenceEvent event = record.value();
         switch (event.kind()) {
             case ABORT:
-                store.delete(event.sequenceId());
+                // put(null), not delete: a delete reads the old value, which may be the corrupt entry.
+                store.put(event.sequenceId(), null);
+                store.put(ClosedSequences.markerKey(event.sequenceId()), null);
                 return;
             case CHUNK:
-                apply(record, event.chunk());
+                applyOrClose(record, event.chunk());
                 return;
             default:
                 // Dead letters are the DLQ writer's business.
+        }
+    }
+
+    private void applyOrClose(final Record<String, SequenceEvent> record, final TokenChunk chunk) {
+        final String id = chunk.getSequenceId();
+        if (ClosedSequences.isClosed(store, id)) {
+            throw ClosedSequences.rejectLater(store, id, chunk.getLast());
+        }
+        try {
+            apply(record, chunk);
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            // A corrupt buffer: free it and close the sequence's dense path; its next windows would be misplaced.
+            ClosedSequences.close(store, id, WindowBuffer.EMPTY, chunk.getLast());
+            throw new ProcessingFailure("sequence '" + id + "' chunk " + chunk.getChunkIndex() + " (windower): "
+                    + ProcessingFailure.describe(e), e);
         }
     }
 

@@ -23,6 +23,8 @@ import dev.seqembed.engine.LiveModels;
 import dev.seqembed.metrics.ConsumerLag;
 import dev.seqembed.metrics.ModelMetrics;
 import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.processor.ProcessingErrorHandler;
+import dev.seqembed.processor.ProcessingFailure;
 import dev.seqembed.topology.Models;
 import dev.seqembed.topology.SeqembedTopology;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -97,11 +99,15 @@ public final class SeqembedApp implements AutoCloseable {
     }
 
     private KafkaStreams client(final String name, final Topology topology, final Properties props) {
+        ProcessingErrorHandler.install(props, telemetry);
         final KafkaStreams streams = new KafkaStreams(topology, props);
         streams.setGlobalStateRestoreListener(new RestoreLog(name));
+        // Records that fail are dead-lettered by ProcessingErrorHandler; what still ends a thread is not about one
+        // record (a store, the producer, a bug): replacing the thread would only reprocess the same input forever.
         streams.setUncaughtExceptionHandler(e -> {
-            LOG.error("{} stream thread failed; replacing it", name, e);
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+            LOG.error("{} client stopping after a fatal error: {}", name, ProcessingFailure.describe(e));
+            LOG.debug("{} client fatal error", name, e);
+            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         streams.setStateListener((now, before) -> {
             LOG.info("{} streams {} -> {}", name, before, now);

@@ -23,12 +23,14 @@ import dev.seqembed.model.KvCache;
  * rewrites only the header, the last partial block and its own new blocks, so the changelog grows linearly with
  * the sequence, and no record approaches the producer's size limit however long the sequence is. The NUL
  * separator keeps one id's keys apart from those of an id it is a prefix of. {@code id NUL "x"} marks a
- * sequence closed because its cache's model is no longer loaded (SPEC §10.5), holding that model's SHA-256.
+ * sequence closed because its cache's model is no longer loaded (SPEC §10.5), holding that model's SHA-256;
+ * {@code id NUL "e"} one closed by a processing error (SPEC §10.6).
  */
 public final class KvCacheStore {
 
     private static final String SEP = "\u0000";
     private static final StringSerializer KEYS = new StringSerializer();
+    private static final byte[] FAILED = {1};
 
     private KvCacheStore() {
     }
@@ -58,7 +60,7 @@ public final class KvCacheStore {
         store.put(headerKey(id), cache.headerBytes());
     }
 
-    /** Deletes the sequence's header, blocks and closed marker. */
+    /** Deletes the sequence's header, blocks and closed markers. */
     public static void delete(final KeyValueStore<String, byte[]> store, final String id) {
         final List<String> keys = new ArrayList<>();
         try (KeyValueIterator<String, byte[]> it = store.prefixScan(id + SEP, KEYS)) {
@@ -79,6 +81,19 @@ public final class KvCacheStore {
      */
     public static void markClosed(final KeyValueStore<String, byte[]> store, final String id, final String sha256) {
         store.put(closedKey(id), sha256.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Keeps a sequence closed by a processing error (a corrupt entry, a model error) until its last chunk: its
+     * cache is gone, and its next chunk would otherwise start a new one at position 0.
+     */
+    public static void markFailed(final KeyValueStore<String, byte[]> store, final String id) {
+        store.put(failedKey(id), FAILED);
+    }
+
+    /** Whether a processing error closed the sequence ({@link #markFailed}). */
+    public static boolean failed(final ReadOnlyKeyValueStore<String, byte[]> store, final String id) {
+        return store.get(failedKey(id)) != null;
     }
 
     /**
@@ -129,6 +144,10 @@ public final class KvCacheStore {
 
     private static String closedKey(final String id) {
         return id + SEP + "x";
+    }
+
+    private static String failedKey(final String id) {
+        return id + SEP + "e";
     }
 
     private static String headerKey(final String id) {

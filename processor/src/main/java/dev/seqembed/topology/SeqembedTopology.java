@@ -96,11 +96,16 @@ public final class SeqembedTopology {
      */
     public static Topology attention(final SeqembedConfig config, final LiveModels models,
                                      final Telemetry telemetry) {
-        final BertConfig bert = models.attention().config();
         final Pooling pooling = config.attentionPoolingCls() ? Pooling.CLS : Pooling.MEAN;
         final boolean normalize = config.attentionNormalize();
-        final AttentionEngine.Factory engines = clock -> new AttentionEngine(models.attention(), pooling, normalize,
-                clock);
+        return attention(config, models, clock -> new AttentionEngine(models.attention(), pooling, normalize, clock),
+                telemetry);
+    }
+
+    /** The attention path computed by the given engines (tests inject failing ones). */
+    public static Topology attention(final SeqembedConfig config, final LiveModels models,
+                                     final AttentionEngine.Factory engines, final Telemetry telemetry) {
+        final BertConfig bert = models.attention().config();
         final int positions = bert.maxPositionEmbeddings();
         final Topology t = new Topology();
         t.addSource("attention-chunks-in", new StringDeserializer(), RecordSerdes.tokenChunk().deserializer(),

@@ -275,6 +275,25 @@ class CliTest {
                 dir.resolve("nope.properties").toString()), "nope.properties");
     }
 
+    /**
+     * Where no broker answers, every command that talks to Kafka ends with one line naming the address and exit 2,
+     * within the probe's 20 s (not minutes of client retries with a warning a second).
+     */
+    @ParameterizedTest
+    @MethodSource("commandsThatTalkToKafka")
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void noBrokerAtTheAddressIsOneLine(final List<String> args) {
+        final Result r = run(args.toArray(String[]::new));
+        assertUserError(r, "no Kafka broker answers at localhost:1");
+    }
+
+    static Stream<List<String>> commandsThatTalkToKafka() {
+        return Stream.of(
+                List.of("produce", "--bootstrap-servers", "localhost:1", "--synthetic", "3"),
+                List.of("consume", "--bootstrap-servers", "localhost:1", "--topic", "embeddings.dense"),
+                List.of("run", "--bootstrap-servers", "localhost:1", "--http-port", "0"));
+    }
+
     /** Rejected while reading the settings, before any model load or Kafka connection (port 1 would hang). */
     @Test
     @Timeout(value = 30, unit = TimeUnit.SECONDS)

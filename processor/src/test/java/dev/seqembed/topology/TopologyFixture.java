@@ -21,8 +21,10 @@ import org.apache.kafka.streams.test.TestRecord;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.LiveModels;
 import dev.seqembed.metrics.Telemetry;
+import dev.seqembed.processor.ProcessingErrorHandler;
 import dev.seqembed.serde.RecordSerdes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -40,27 +42,39 @@ final class TopologyFixture implements AutoCloseable {
     final TestOutputTopic<String, Embedding> dense;
     final TestOutputTopic<String, Embedding> attention;
     final TestOutputTopic<byte[], byte[]> dlq;
-    /** Dead letters of the attention client (causal MODEL_CHANGED). */
+    /** Dead letters of the attention client (MODEL_CHANGED, PROCESSING_ERROR). */
     final TestOutputTopic<byte[], byte[]> attentionDlq;
     private final TestOutputTopic<String, TokenChunk> chunksOut;
     private final TestInputTopic<String, TokenChunk> chunksIn;
     private Instant time = Instant.parse("2026-01-01T00:00:00Z");
 
     TopologyFixture(final Models models, final Path stateDir, final Map<String, String> settings) {
-        this(models.live(), stateDir, settings);
+        this(models.live(), stateDir, settings, null);
     }
 
     TopologyFixture(final LiveModels models, final Path stateDir, final Map<String, String> settings) {
+        this(models, stateDir, settings, null);
+    }
+
+    /** With the attention path computed by {@code engines} (null: the real ones). */
+    TopologyFixture(final Models models, final Path stateDir, final Map<String, String> settings,
+                    final AttentionEngine.Factory engines) {
+        this(models.live(), stateDir, settings, engines);
+    }
+
+    TopologyFixture(final LiveModels models, final Path stateDir, final Map<String, String> settings,
+                    final AttentionEngine.Factory engines) {
         this.config = SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092",
                 "state.dir", stateDir.toString()), settings);
         final Properties props = config.streamsProperties();
+        ProcessingErrorHandler.install(props, telemetry);
         driver = new TopologyTestDriver(SeqembedTopology.ingest(config, models, telemetry), props, time);
         final Properties attentionProps = new Properties();
         attentionProps.putAll(props);
         attentionProps.put(StreamsConfig.APPLICATION_ID_CONFIG,
                 config.applicationId() + SeqembedTopology.ATTENTION_APP_SUFFIX);
-        attentionDriver = new TopologyTestDriver(SeqembedTopology.attention(config, models, telemetry),
-                attentionProps, time);
+        attentionDriver = new TopologyTestDriver(engines == null ? SeqembedTopology.attention(config, models, telemetry)
+                : SeqembedTopology.attention(config, models, engines, telemetry), attentionProps, time);
         tokens = driver.createInputTopic(config.topicTokens(), new ByteArraySerializer(), new ByteArraySerializer());
         dense = driver.createOutputTopic(config.topicEmbeddingsDense(), new StringDeserializer(),
                 RecordSerdes.embedding().deserializer());

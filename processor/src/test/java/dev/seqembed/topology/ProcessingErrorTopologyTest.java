@@ -1,0 +1,218 @@
+package dev.seqembed.topology;
+
+import static dev.seqembed.testing.Chunks.chunk;
+import static dev.seqembed.testing.Chunks.tokens;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.seqembed.avro.Embedding;
+import dev.seqembed.avro.TokenChunk;
+import dev.seqembed.avro.WindowRecord;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.engine.AttentionEngine;
+import dev.seqembed.engine.LiveModels;
+import dev.seqembed.engine.Vectors;
+import dev.seqembed.engine.WindowSlicer;
+import dev.seqembed.model.DefaultModels;
+import dev.seqembed.model.DenseWindowModel;
+import dev.seqembed.model.Pooling;
+import dev.seqembed.model.WindowMlpConfig;
+import dev.seqembed.processor.AttentionCausal;
+import dev.seqembed.processor.DeadLetter;
+import dev.seqembed.serde.RecordSerdes;
+import dev.seqembed.state.KvCacheStore;
+import dev.seqembed.state.WindowBuffer;
+import dev.seqembed.testing.TestModels;
+
+/**
+ * Records that fail after validation, through the real topologies (SPEC §10.6): a corrupt KV-cache entry in the
+ * attention state and a model that throws. The failing record goes to {@code tokens.dlq} with reason
+ * PROCESSING_ERROR and its original bytes; everything else is processed as if nothing happened.
+ */
+class ProcessingErrorTopologyTest {
+
+    @TempDir
+    static Path modelDir;
+
+    @TempDir
+    Path stateDir;
+
+    private static Models models;
+    private TopologyFixture fx;
+    private final AtomicBoolean modelFails = new AtomicBoolean();
+
+    @BeforeAll
+    static void loadModels() throws Exception {
+        models = TestModels.write(modelDir);
+    }
+
+    @AfterEach
+    void close() {
+        if (fx != null) {
+            fx.close();
+        }
+    }
+
+    private static String header(final TestRecord<byte[], byte[]> r, final String name) {
+        return new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aCorruptKvCacheEntryDeadLettersItsSequenceAndNothingElse() throws Exception {
+        fx = new TopologyFixture(models, stateDir, Map.of("attention.mode", "causal"));
+        final int[] p = tokens(12, 1);
+        final int[] g = tokens(12, 5);
+        fx.send(chunk("p", 0, Arrays.copyOfRange(p, 0, 4), false));
+        fx.send(chunk("g", 0, Arrays.copyOfRange(g, 0, 4), false));
+        // What a corrupt changelog record restores: p's cache header with a version this release does not read.
+        final KeyValueStore<String, byte[]> cache = fx.attentionDriver.getKeyValueStore(AttentionCausal.STORE);
+        final byte[] header = cache.get("p\u0000h").clone();
+        ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 99);
+        cache.put("p\u0000h", header);
+
+        final TokenChunk p1 = chunk("p", 1, Arrays.copyOfRange(p, 4, 8), false);
+        fx.send(p1);
+        fx.send(chunk("g", 1, Arrays.copyOfRange(g, 4, 8), false));
+        fx.send(chunk("p", 2, Arrays.copyOfRange(p, 8, 12), true));
+        fx.send(chunk("g", 2, Arrays.copyOfRange(g, 8, 12), true));
+
+        final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
+        assertThat(dead).hasSize(2);
+        final TestRecord<byte[], byte[]> first = dead.get(0);
+        assertThat(header(first, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(header(first, DeadLetter.HEADER_MESSAGE)).contains("sequence 'p' chunk 1")
+                .contains("not a KV cache header of version");
+        assertThat(header(first, DeadLetter.HEADER_TOPIC)).isEqualTo(fx.config.topicAttentionChunks());
+        // The original bytes: the validated chunk as it travelled on the chunks topic, a TokenChunk as produced.
+        assertThat(new String(first.key(), StandardCharsets.UTF_8)).isEqualTo("p");
+        assertThat(RecordSerdes.tokenChunk().decode(first.value())).isEqualTo(p1);
+        assertThat(header(dead.get(1), DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(header(dead.get(1), DeadLetter.HEADER_MESSAGE)).contains("closed by an earlier processing error");
+        assertThat(fx.telemetry.registry().counter("seqembed.dlq", "reason", "PROCESSING_ERROR").count())
+                .isEqualTo(2.0);
+
+        // p's first chunk came out before the corruption; g is complete and equals a causal forward over it.
+        final List<Embedding> out = fx.attention.readValuesToList();
+        assertThat(out).extracting(e -> e.getSequenceId() + "#" + e.getIndex())
+                .containsExactly("p#0", "g#0", "g#1", "g#2");
+        final float[] whole = models.attention().appendCausal(models.attention().newCache(), g, Pooling.MEAN, true);
+        final float[] got = Vectors.toArray(out.get(3).getVector());
+        for (int i = 0; i < whole.length; i++) {
+            assertThat(got[i]).isCloseTo(whole[i], within(1e-5f));
+        }
+        // Nothing of p is left in the attention state; the ingest side saw nothing wrong.
+        assertThat(KvCacheStore.storedBytes(cache, "p")).isZero();
+        assertThat(fx.dlq.isEmpty()).isTrue();
+        // The dense path of p is its own: all its windows are embedded.
+        assertThat(fx.denseOut()).filteredOn(e -> e.getSequenceId().equals("p")).isNotEmpty();
+    }
+
+    @Test
+    void aModelErrorInAMicroBatchDeadLettersItsSequencesAndTheNextBatchIsEmbedded() throws Exception {
+        final AttentionEngine.Factory failing = clock -> new AttentionEngine(models.attention(), Pooling.MEAN, true,
+                () -> {
+                    if (modelFails.getAndSet(false)) {
+                        throw new IllegalStateException("injected model failure");
+                    }
+                    return clock.millis();
+                });
+        fx = new TopologyFixture(models, stateDir, Map.of(), failing);
+        final int[] a = tokens(10, 2);
+        final int[] b = tokens(9, 4);
+        fx.send(chunk("a", 0, Arrays.copyOfRange(a, 0, 5), false));
+        fx.send(chunk("a", 1, Arrays.copyOfRange(a, 5, 10), true));
+        // The batch flushes from the wall-clock punctuator, and fails there.
+        modelFails.set(true);
+        assertThat(fx.attentionOut()).isEmpty();
+        fx.send(chunk("b", 0, b, true));
+        final List<Embedding> out = fx.attentionOut();
+
+        final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
+        assertThat(dead).hasSize(1);
+        assertThat(header(dead.get(0), DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(header(dead.get(0), DeadLetter.HEADER_MESSAGE))
+                .contains("sequence 'a': encoder attention batch of 1 sequence(s)").contains("injected model failure");
+        // Its chunks were merged when it completed: the dead letter is the whole sequence as one last chunk.
+        assertThat(new String(dead.get(0).key(), StandardCharsets.UTF_8)).isEqualTo("a");
+        assertThat(RecordSerdes.tokenChunk().decode(dead.get(0).value())).isEqualTo(chunk("a", 0, a, true));
+        assertThat(out).extracting(Embedding::getSequenceId).containsExactly("b");
+        final float[] want = models.attention().encode(b, Pooling.MEAN, true);
+        final float[] got = Vectors.toArray(out.get(0).getVector());
+        for (int i = 0; i < want.length; i++) {
+            assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
+        }
+    }
+
+    /**
+     * The windower feeds the dense batcher in the same task: a batch that fails (here a replacement dense model with
+     * a smaller vocabulary meets token ids it does not know) dead-letters its windows, and the windower's state is
+     * untouched, so the sequence's later windows come out at their right indexes once the model is fixed.
+     */
+    @Test
+    void aDenseModelErrorDeadLettersTheBatchsWindowsAndTheWindowerGoesOn() throws Exception {
+        final LiveModels live = new LiveModels(models.dense(), models.attention());
+        final WindowMlpConfig smallVocab = new WindowMlpConfig(100, TestModels.DENSE.embedDim(),
+                TestModels.DENSE.window(), TestModels.DENSE.stride(), TestModels.DENSE.hiddenSize(),
+                TestModels.DENSE.outputSize(), TestModels.DENSE.hiddenAct(), TestModels.DENSE.normalize(),
+                TestModels.DENSE.padTokenId());
+        DefaultModels.writeDense(modelDir.resolve("small-vocab"), smallVocab, 3);
+        final DenseWindowModel broken = DenseWindowModel.load(modelDir.resolve("small-vocab"));
+        final int[] m = {150, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21};
+        final int[] first = Arrays.copyOfRange(m, 0, 8);
+        final WindowSlicer slicer = new WindowSlicer(TestModels.DENSE);
+        final WindowSlicer.Result firstWindows = slicer.append(WindowBuffer.EMPTY, first, false);
+        assertThat(firstWindows.windows()).hasSize(2);
+        // What the windower makes of the second chunk when its state is intact.
+        final List<WindowSlicer.Slice> rest = slicer.append(firstWindows.state(), Arrays.copyOfRange(m, 8, m.length),
+                true).windows();
+        assertThat(rest).isNotEmpty();
+        fx = new TopologyFixture(live, stateDir, Map.of(SeqembedConfig.DENSE_BATCH_MAX_WINDOWS, "3"));
+
+        live.replaceDense(broken);
+        fx.send(chunk("m", 0, first, false));
+        // x's window fills the batch: it flushes inside the windower's forward, and fails.
+        fx.send(chunk("x", 0, new int[] {21, 22, 23}, true));
+        final List<TestRecord<byte[], byte[]>> dead = fx.dlq.readRecordsToList();
+        assertThat(dead).hasSize(3);
+        for (final TestRecord<byte[], byte[]> r : dead) {
+            assertThat(header(r, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+            assertThat(header(r, DeadLetter.HEADER_MESSAGE)).contains("dense batch of 3 window(s)")
+                    .contains("token id 150");
+        }
+        final List<WindowRecord> deadWindows = dead.stream()
+                .map(r -> RecordSerdes.windowRecord().deserializer().deserialize("t", r.value())).toList();
+        assertThat(deadWindows).extracting(w -> w.getSequenceId() + "#" + w.getWindowIndex())
+                .containsExactly("m#0", "m#1", "x#0");
+        assertThat(fx.telemetry.registry().counter("seqembed.dlq", "reason", "PROCESSING_ERROR").count())
+                .isEqualTo(3.0);
+
+        live.replaceDense(models.dense());
+        fx.send(chunk("m", 1, Arrays.copyOfRange(m, 8, m.length), true));
+        final List<Embedding> out = fx.denseOut();
+        // m's later windows, at the indexes and with the tokens of an intact windower state.
+        assertThat(out).extracting(Embedding::getIndex)
+                .containsExactlyElementsOf(rest.stream().map(WindowSlicer.Slice::index).toList());
+        for (int i = 0; i < rest.size(); i++) {
+            final WindowRecord w = rest.get(i).toRecord("m", 0);
+            final float[] want = models.dense().embedWindow(Vectors.toIntArray(w.getTokens()), w.getValid());
+            assertThat(Vectors.toArray(out.get(i).getVector())).containsExactly(want, within(1e-6f));
+        }
+        assertThat(fx.dlq.isEmpty()).isTrue();
+    }
+}
