@@ -10,6 +10,9 @@ import kafka.server.SharedServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -65,8 +68,8 @@ import java.util.concurrent.TimeUnit;
  *       {@code Exit.halt}, which would kill the demo or the test run).</li>
  * </ul>
  * The client listener is advertised as {@code localhost:PORT}, so clients in other processes on
- * this machine can connect. It binds to the loopback interface only: this broker has no
- * authentication.
+ * this machine can connect. It binds to the loopback interface only; optionally it authenticates one
+ * SASL/SCRAM user ({@link #start(int, Path, ScramUser)}).
  */
 public final class EmbeddedKafkaBroker implements AutoCloseable {
 
@@ -74,12 +77,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     private static final int NODE_ID = 1;
     private static final String BROKER_LISTENER = "PLAINTEXT";
+    /** With SASL: the client listener on the given port. */
+    private static final String SASL_LISTENER = "CLIENT";
+    /** With SASL: the broker's own loopback listener (inter-broker traffic, this class's admin client). */
+    private static final String INTERNAL_LISTENER = "INTERNAL";
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     private static final long STARTUP_TIMEOUT_MS = TimeUnit.SECONDS.toMillis(60);
 
     private final Path dataDir;
     private final boolean deleteOnClose;
     private final int port;
+    /** Where this class's own admin client connects: the client port, or the internal one with SASL. */
+    private final int adminPort;
+    private final ScramUser scram;
     private final ControllerServer controller;
     private final BrokerServer broker;
     private final Metrics metrics;
@@ -87,13 +97,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private Admin admin;
     private boolean closed;
 
-    private EmbeddedKafkaBroker(final Path dataDir, final boolean deleteOnClose, final int port,
-                                final ControllerServer controller,
+    private EmbeddedKafkaBroker(final Path dataDir, final boolean deleteOnClose, final int port, final int adminPort,
+                                final ScramUser scram, final ControllerServer controller,
                                 final BrokerServer broker, final Metrics metrics,
                                 final Map<String, ServerSocketChannel> preboundSockets) {
         this.dataDir = dataDir;
         this.deleteOnClose = deleteOnClose;
         this.port = port;
+        this.adminPort = adminPort;
+        this.scram = scram;
         this.controller = controller;
         this.broker = broker;
         this.metrics = metrics;
@@ -111,6 +123,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
      * @throws Exception     if the broker cannot be started (bad or locked data directory, …)
      */
     public static EmbeddedKafkaBroker start(final int port, final Path dataDir) throws Exception {
+        return start(port, dataDir, null);
+    }
+
+    /**
+     * Starts a broker whose client listener is SASL_PLAINTEXT with SCRAM-SHA-512 and the one user given (SPEC
+     * §10.6); the user's credential is created (or its password replaced) at every start, so a data directory
+     * formatted without it works too. Inter-broker traffic uses a second, loopback-only PLAINTEXT listener, as
+     * the controller listener already is: the in-JVM broker is for local work.
+     *
+     * @param scram the one user; null for a PLAINTEXT client listener without authentication
+     */
+    public static EmbeddedKafkaBroker start(final int port, final Path dataDir, final ScramUser scram)
+        throws Exception {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be between 0 and 65535: " + port);
         }
@@ -125,11 +150,14 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         Metrics metrics = null;
         try {
             // Bind first: a busy port must fail before the data directory is touched.
-            final int brokerPort = bind(sockets, BROKER_LISTENER, port);
+            final int brokerPort = bind(sockets, scram == null ? BROKER_LISTENER : SASL_LISTENER, port);
+            final int internalPort = scram == null ? brokerPort : bind(sockets, INTERNAL_LISTENER, 0);
             final int controllerPort = bind(sockets, CONTROLLER_LISTENER, 0);
             Files.createDirectories(dir);
 
-            final KafkaConfig config = new KafkaConfig(serverProps(dir, brokerPort, controllerPort), false);
+            final Map<String, Object> props = scram == null ? serverProps(dir, brokerPort, controllerPort)
+                : saslServerProps(dir, brokerPort, internalPort, controllerPort);
+            final KafkaConfig config = new KafkaConfig(props, false);
             formatIfNeeded(dir);
             // Reads meta.properties and the bootstrap checkpoint back from disk, as KafkaRaftServer does.
             final var logDirs = KafkaRaftServer.initializeLogDirs(config, LOG, "");
@@ -155,8 +183,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             broker.startup();
 
             final EmbeddedKafkaBroker result = new EmbeddedKafkaBroker(
-                dir, temporary, brokerPort, controller, broker, metrics, sockets);
+                dir, temporary, brokerPort, internalPort, scram, controller, broker, metrics, sockets);
             result.awaitReady();
+            if (scram != null) {
+                result.createScramUser();
+            }
             LOG.info("Kafka broker ready at {} in {} ms (data: {})", result.bootstrapServers(),
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos), dir);
             return result;
@@ -172,6 +203,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     /** {@return the bootstrap servers string for clients, {@code localhost:PORT}} */
     public String bootstrapServers() {
         return "localhost:" + port;
+    }
+
+    /** {@return the properties a client needs besides bootstrap.servers: empty, or the SASL settings} */
+    public Map<String, String> clientSecurityProperties() {
+        return scram == null ? Map.of() : scram.clientProperties();
     }
 
     /** {@return the client port this broker listens on (the real one when started with 0)} */
@@ -255,7 +291,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         if (admin == null) {
             admin = Admin.create(Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, "localhost:" + adminPort,
                 AdminClientConfig.CLIENT_ID_CONFIG, "seqembed-embedded-broker-admin"));
         }
         return admin;
@@ -276,6 +312,51 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
             Thread.sleep(50);
         }
+    }
+
+    /**
+     * Creates (or replaces the password of) the SCRAM user, then waits until a client can authenticate with it:
+     * the broker learns credentials from the metadata log a moment after the controller has them.
+     */
+    private void createScramUser() throws Exception {
+        admin().alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(scram.name(),
+            new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), scram.password())))
+            .all().get(30, TimeUnit.SECONDS);
+        final Map<String, Object> client = new HashMap<>(scram.clientProperties());
+        client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        client.put(AdminClientConfig.CLIENT_ID_CONFIG, "seqembed-embedded-broker-sasl-check");
+        final long deadline = System.currentTimeMillis() + STARTUP_TIMEOUT_MS;
+        try (Admin sasl = Admin.create(client)) {
+            while (true) {
+                try {
+                    sasl.describeCluster().clusterId().get(10, TimeUnit.SECONDS);
+                    return;
+                } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                    if (System.currentTimeMillis() > deadline) {
+                        throw new IllegalStateException("SCRAM user " + scram.name() + " cannot authenticate", e);
+                    }
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    /** {@link #serverProps} with the client listener on SASL/SCRAM-SHA-512 and a loopback inter-broker one. */
+    private static Map<String, Object> saslServerProps(final Path dir, final int clientPort, final int internalPort,
+                                                       final int controllerPort) {
+        final Map<String, Object> p = serverProps(dir, clientPort, controllerPort);
+        p.put("listeners", SASL_LISTENER + "://localhost:" + clientPort + "," + INTERNAL_LISTENER + "://localhost:"
+            + internalPort + "," + CONTROLLER_LISTENER + "://localhost:" + controllerPort);
+        p.put("advertised.listeners", SASL_LISTENER + "://localhost:" + clientPort + "," + INTERNAL_LISTENER
+            + "://localhost:" + internalPort);
+        p.put("listener.security.protocol.map", SASL_LISTENER + ":SASL_PLAINTEXT," + INTERNAL_LISTENER
+            + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+        p.put("inter.broker.listener.name", INTERNAL_LISTENER);
+        p.put("sasl.enabled.mechanisms", ScramUser.MECHANISM);
+        final String prefix = "listener.name." + SASL_LISTENER.toLowerCase(java.util.Locale.ROOT) + "."
+            + ScramUser.MECHANISM.toLowerCase(java.util.Locale.ROOT) + ".";
+        p.put(prefix + "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+        return p;
     }
 
     private static Map<String, Object> serverProps(final Path dir, final int brokerPort, final int controllerPort) {

@@ -1,6 +1,7 @@
 package dev.seqembed.cli;
 
 import dev.seqembed.broker.EmbeddedKafkaBroker;
+import dev.seqembed.broker.ScramUser;
 import dev.seqembed.platform.UserDirs;
 
 import picocli.CommandLine.Command;
@@ -44,6 +45,12 @@ public final class BrokerCommand implements Callable<Integer> {
             + "(default: $XDG_DATA_HOME/seqembed/broker, else ~/.local/share/seqembed/broker).")
     private Path dataDir;
 
+    @Option(names = "--sasl-scram", paramLabel = "USER:PASSWORD",
+        description = "Make the client listener SASL_PLAINTEXT with SCRAM-SHA-512 and this one user. Clients then "
+            + "need security.protocol=SASL_PLAINTEXT, sasl.mechanism=SCRAM-SHA-512 and sasl.jaas.config "
+            + "(ScramLoginModule) in --config or -D.")
+    private String saslScram;
+
     @Spec
     private CommandSpec spec;
 
@@ -65,10 +72,18 @@ public final class BrokerCommand implements Callable<Integer> {
             return 2;
         }
         final Path dir = (dataDir != null ? dataDir : defaultDataDir()).toAbsolutePath().normalize();
+        final ScramUser scram;
+        try {
+            scram = saslScram == null ? null : ScramUser.parse(saslScram);
+        } catch (IllegalArgumentException e) {
+            err.println("broker: --sasl-scram: " + e.getMessage());
+            err.flush();
+            return 2;
+        }
 
         final EmbeddedKafkaBroker broker;
         try {
-            broker = EmbeddedKafkaBroker.start(port, dir);
+            broker = EmbeddedKafkaBroker.start(port, dir, scram);
         } catch (BindException e) {
             err.println("broker: port " + port + " is already in use (another broker running?); "
                 + "choose another with --port");
@@ -91,7 +106,8 @@ public final class BrokerCommand implements Callable<Integer> {
         }, "seqembed-broker-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
 
-        out.println("broker ready at " + broker.bootstrapServers() + " (data: " + dir + ")");
+        out.println("broker ready at " + broker.bootstrapServers() + (scram == null ? ""
+            : " (SASL_PLAINTEXT, " + ScramUser.MECHANISM + ", user " + scram.name() + ")") + " (data: " + dir + ")");
         out.flush();
         try {
             stopped.await();

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         description = "Streaming embeddings on Kafka: dense windows vs stateful attention, with their cost.",
         subcommands = {DemoCommand.class, RunCommand.class, ProduceCommand.class, ConsumeCommand.class,
                 EmbedCommand.class, BrokerCommand.class, InitModelsCommand.class, BenchCommand.class,
-                ReportCommand.class, ImportOnnxCommand.class})
+                ReportCommand.class, ImportOnnxCommand.class, ResetCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

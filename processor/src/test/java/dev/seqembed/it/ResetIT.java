@@ -1,0 +1,132 @@
+package dev.seqembed.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.streams.StreamsConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.seqembed.cli.Main;
+import dev.seqembed.client.SequenceInput;
+import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.client.TokenProducer;
+import dev.seqembed.config.SeqembedConfig;
+import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.testing.TestModels;
+import dev.seqembed.topology.Models;
+
+/**
+ * {@code reset} on a real broker (SPEC §10.6): refused while the application runs; without {@code --yes} it only
+ * lists; with it the internal topics, both groups' offsets and the local state are gone, and the application
+ * starts over from the beginning of its input.
+ */
+class ResetIT {
+
+    @RegisterExtension
+    static final KafkaBrokerSupport KAFKA = new KafkaBrokerSupport();
+
+    private static final String APP = "reset-app";
+
+    @TempDir
+    static Path dir;
+
+    /** Exit code, stdout and stderr of one in-JVM command. */
+    private record Result(int exit, String out, String err) {
+    }
+
+    private static Result reset(final String... extra) {
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
+        final picocli.CommandLine cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        final List<String> args = new java.util.ArrayList<>(List.of("reset", "--bootstrap-servers",
+                KAFKA.bootstrapServers(), "--application-id", APP, "--state-dir", dir.resolve("state").toString()));
+        args.addAll(List.of(extra));
+        return new Result(cl.execute(args.toArray(String[]::new)), out.toString(), err.toString());
+    }
+
+    @Test
+    void resetRemovesTopicsOffsetsAndStateAndTheApplicationStartsOver() throws Exception {
+        final Models models = TestModels.write(dir.resolve("models"));
+        final Map<String, String> m = new HashMap<>();
+        m.put("bootstrap.servers", KAFKA.bootstrapServers());
+        m.put(StreamsConfig.APPLICATION_ID_CONFIG, APP);
+        m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
+        m.put(SeqembedConfig.ATTENTION_MODE, "causal");
+        m.put(SeqembedConfig.HTTP_PORT, "0");
+        m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
+        m.put(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "50");
+        final SeqembedConfig config = SeqembedConfig.from(m);
+        final List<SequenceInput> sequences = SyntheticWorkload.generate(8, 5, 30, TestModels.DENSE.vocabSize(), 3,
+                "r-");
+        final int chunks = sequences.stream().mapToInt(s -> s.toChunks(10).size()).sum();
+
+        try (SeqembedApp app = SeqembedApp.start(config, models)) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            try (TokenProducer p = new TokenProducer(config.streamsProperties(), config.topicTokens())) {
+                sequences.forEach(s -> p.send(s, 10));
+                p.flush();
+            }
+            assertThat(EmbeddingReader.read(KAFKA.bootstrapServers(), config.topicEmbeddingsAttention(), chunks,
+                    Duration.ofSeconds(60))).hasSize(chunks);
+            final Result running = reset("--yes");
+            assertThat(running.exit()).isEqualTo(2);
+            assertThat(running.err()).contains("application '" + APP + "' is running");
+        }
+
+        final Set<String> internal;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.bootstrapServers()))) {
+            internal = Set.copyOf(admin.listTopics().names().get().stream()
+                    .filter(t -> t.startsWith(APP + "-")).toList());
+        }
+        assertThat(internal).contains(APP + "-sequence-progress-changelog",
+                APP + "-attention-attention-kv-cache-changelog", APP + "-attention-chunks");
+
+        final Result dry = reset();
+        assertThat(dry.exit()).isEqualTo(2);
+        assertThat(dry.err().strip()).isEqualTo("seqembed reset: nothing removed; run again with --yes");
+        for (final String t : internal) {
+            assertThat(dry.out()).contains("topic " + t);
+        }
+        assertThat(dry.out()).contains("topic windows", "consumer group " + APP + "\n",
+                "consumer group " + APP + "-attention", "local state " + dir.resolve("state").resolve(APP));
+        assertThat(Files.isDirectory(dir.resolve("state").resolve(APP))).as("nothing removed").isTrue();
+
+        final Result done = reset("--yes");
+        assertThat(done.exit()).as(done.err()).isZero();
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.bootstrapServers()))) {
+            final long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (admin.listTopics().names().get().stream().anyMatch(internal::contains)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertThat(admin.listTopics().names().get()).doesNotContainAnyElementsOf(internal)
+                    .doesNotContain("windows").contains(config.topicTokens(), config.topicEmbeddingsAttention());
+            assertThat(admin.listConsumerGroupOffsets(APP).partitionsToOffsetAndMetadata().get()).isEmpty();
+            assertThat(admin.listConsumerGroupOffsets(APP + "-attention").partitionsToOffsetAndMetadata().get())
+                    .isEmpty();
+        }
+        assertThat(dir.resolve("state").resolve(APP)).doesNotExist();
+        assertThat(dir.resolve("state").resolve(APP + "-attention")).doesNotExist();
+
+        // Started again, the application reads its input from the beginning: every chunk is embedded once more.
+        try (SeqembedApp app = SeqembedApp.start(config, models)) {
+            assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();
+            assertThat(EmbeddingReader.read(KAFKA.bootstrapServers(), config.topicEmbeddingsAttention(), 2 * chunks,
+                    Duration.ofSeconds(60))).hasSize(2 * chunks);
+        }
+    }
+}
