@@ -18,9 +18,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code reset}: removes an application's internal topics, committed offsets and local state (SPEC §10.6). */
 @Command(name = "reset", mixinStandardHelpOptions = true,
-        description = {"Remove the application's internal topics (changelogs, repartition, attention chunks, "
-                + "windows), the committed offsets of both its consumer groups and its local state, so that it "
-                + "starts over from the beginning of its input.",
+        description = {"Remove the application's internal topics (changelogs, repartition, attention chunks), the "
+                + "committed offsets of both its consumer groups and its local state, so that it starts over from "
+                + "the beginning of its input. Input and output topics stay.",
                 "Without --yes it only lists what it would remove (exit 2). Refused while an instance runs."})
 public final class ResetCommand implements Callable<Integer> {
 

@@ -27,9 +27,10 @@ import dev.seqembed.topology.SeqembedTopology;
  * What {@code reset} removes for one application id (SPEC §10.6), found and removed through Kafka's Admin API: the
  * internal topics of both Kafka Streams clients ({@code <id>} and {@code <id>-attention}: changelogs and
  * repartition topics, named as Kafka's own {@code kafka-streams-application-reset} finds them), the attention
- * chunks topic and the windows topic (both written and read only by the application), the committed offsets of
- * both consumer groups, and both clients' local state under the state directory. The input and output topics
- * stay; after a reset the application reads its input from the beginning again.
+ * chunks topic (written and read only by the application), the committed offsets of both consumer groups, and
+ * both clients' local state under the state directory. The input and output topics stay ({@code windows} too: it is
+ * written for whoever reads it, the dense path no longer reads it back); after a reset the application reads its
+ * input from the beginning again.
  *
  * @param groups consumer groups (= application ids) whose offsets go
  * @param topics existing topics that go
@@ -63,10 +64,8 @@ public record ApplicationReset(List<String> groups, List<String> topics, List<Pa
                 topics.add(t);
             }
         }
-        for (final String t : List.of(config.topicAttentionChunks(), config.topicWindows())) {
-            if (existing.contains(t)) {
-                topics.add(t);
-            }
+        if (existing.contains(config.topicAttentionChunks())) {
+            topics.add(config.topicAttentionChunks());
         }
         final List<Path> dirs = new ArrayList<>();
         for (final String g : groups) {

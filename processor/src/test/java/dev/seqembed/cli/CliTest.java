@@ -291,7 +291,8 @@ class CliTest {
         return Stream.of(
                 List.of("produce", "--bootstrap-servers", "localhost:1", "--synthetic", "3"),
                 List.of("consume", "--bootstrap-servers", "localhost:1", "--topic", "embeddings.dense"),
-                List.of("run", "--bootstrap-servers", "localhost:1", "--http-port", "0"));
+                List.of("run", "--bootstrap-servers", "localhost:1", "--http-port", "0"),
+                List.of("reset", "--bootstrap-servers", "localhost:1", "--state-dir", "unused-state"));
     }
 
     /** Rejected while reading the settings, before any model load or Kafka connection (port 1 would hang). */

@@ -135,13 +135,20 @@ class SaslScramIT {
             assertThat(consume.exit()).as(consume.err()).isZero();
             assertThat(consume.out().lines().filter(l -> l.contains("\"sequence_id\"")).count()).isEqualTo(12);
         }
+        // reset reaches the secured cluster with the same --config: it lists both groups (without --yes, exit 2).
+        final Result reset = cli(List.of("reset", "--bootstrap-servers", broker.bootstrapServers(), "--config",
+                config.toString(), "--state-dir", dir.resolve("state").toString()));
+        assertThat(reset.exit()).as(reset.err()).isEqualTo(2);
+        assertThat(reset.out()).contains("consumer group seqembed\n", "consumer group seqembed-attention",
+                "topic seqembed-attention-chunks");
     }
 
     static Stream<List<String>> commands() {
         return Stream.of(
                 List.of("produce", "--synthetic", "2"),
                 List.of("consume", "--topic", "embeddings.dense"),
-                List.of("run", "--http-port", "0", "--state-dir", "STATE"));
+                List.of("run", "--http-port", "0", "--state-dir", "STATE"),
+                List.of("reset", "--state-dir", "STATE"));
     }
 
     @ParameterizedTest
