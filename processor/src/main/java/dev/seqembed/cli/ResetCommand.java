@@ -1,7 +1,6 @@
 package dev.seqembed.cli;
 
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -9,7 +8,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.streams.StreamsConfig;
 
 import dev.seqembed.config.SeqembedConfig;
-import dev.seqembed.platform.UserDirs;
 import dev.seqembed.runtime.ApplicationReset;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,25 +28,16 @@ public final class ResetCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--application-id", paramLabel = "ID", description = "Kafka Streams application.id (default seqembed).")
-    String applicationId;
-
-    @Option(names = "--state-dir", paramLabel = "DIR",
-            description = "Kafka Streams state directory (default ~/.local/share/seqembed/state).")
-    Path stateDir;
+    @Mixin
+    ApplicationOptions application;
 
     @Option(names = "--yes", description = "Remove; without it, only list.")
     boolean yes;
 
     @Override
     public Integer call() throws Exception {
-        final Map<String, String> cli = new HashMap<>();
-        if (applicationId != null) {
-            cli.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-        }
-        final SeqembedConfig config = options.resolve(cli);
-        final Path state = stateDir != null ? stateDir : config.get(StreamsConfig.STATE_DIR_CONFIG) != null
-                ? Path.of(config.get(StreamsConfig.STATE_DIR_CONFIG)) : UserDirs.dataRoot().resolve("state");
+        final SeqembedConfig config = application.resolve(options, Map.of());
+        final Path state = Path.of(config.get(StreamsConfig.STATE_DIR_CONFIG));
         ClusterCheck.requireReachable(config.streamsProperties());
         try (Admin admin = ApplicationReset.admin(config)) {
             final ApplicationReset reset = ApplicationReset.plan(admin, config, state);

@@ -6,11 +6,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-import org.apache.kafka.streams.StreamsConfig;
-
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.platform.NativeSetup;
-import dev.seqembed.platform.UserDirs;
 import dev.seqembed.runtime.ModelDirs;
 import dev.seqembed.runtime.SeqembedApp;
 import dev.seqembed.topology.Models;
@@ -26,12 +23,8 @@ public final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
-    @Option(names = "--application-id", paramLabel = "ID", description = "Kafka Streams application.id (default seqembed).")
-    String applicationId;
-
-    @Option(names = "--state-dir", paramLabel = "DIR",
-            description = "Kafka Streams state directory (default ~/.local/share/seqembed/state).")
-    Path stateDir;
+    @Mixin
+    ApplicationOptions application;
 
     @Option(names = "--dense-model", paramLabel = "DIR", description = "window-mlp model directory (default: built-in).")
     Path denseModel;
@@ -52,17 +45,12 @@ public final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final Map<String, String> cli = new HashMap<>();
-        putIf(cli, StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-        putIf(cli, StreamsConfig.STATE_DIR_CONFIG, stateDir);
         putIf(cli, SeqembedConfig.DENSE_MODEL, denseModel);
         putIf(cli, SeqembedConfig.ATTENTION_MODEL, attentionModel);
         putIf(cli, SeqembedConfig.ATTENTION_MODE, attentionMode);
         putIf(cli, SeqembedConfig.HTTP_PORT, httpPort);
         putIf(cli, SeqembedConfig.ROLE, role);
-        // Not Kafka Streams' /tmp/kafka-streams, which the OS may clear under a running processor.
-        final SeqembedConfig resolved = options.resolve(cli);
-        final SeqembedConfig config = resolved.get(StreamsConfig.STATE_DIR_CONFIG) != null ? resolved
-                : resolved.with(StreamsConfig.STATE_DIR_CONFIG, UserDirs.dataRoot().resolve("state").toString());
+        final SeqembedConfig config = application.resolve(options, cli);
         config.attentionMode();
         config.attentionOverflow();
         config.role();

@@ -1,11 +1,8 @@
 package dev.seqembed.cli;
 
+import static dev.seqembed.testing.Cli.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +33,7 @@ import dev.seqembed.model.KvCache;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.serde.EmbeddingJson;
 import dev.seqembed.testing.Chunks;
+import dev.seqembed.testing.Cli.Result;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -53,36 +51,6 @@ class CliTest {
     @BeforeAll
     static void writeSmallModels() throws Exception {
         small = TestModels.write(dir.resolve("small"));
-    }
-
-    /** What a command printed, through picocli's writers and System.out/err alike. */
-    record Result(int exit, String out, String err) {
-        List<String> errLines() {
-            return err.lines().filter(l -> !l.isBlank()).toList();
-        }
-    }
-
-    static Result run(final String... args) {
-        final StringWriter out = new StringWriter();
-        final StringWriter err = new StringWriter();
-        final ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
-        final ByteArrayOutputStream sysErr = new ByteArrayOutputStream();
-        final PrintStream oldOut = System.out;
-        final PrintStream oldErr = System.err;
-        final int exit;
-        try {
-            System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
-            final picocli.CommandLine cl = Main.commandLine();
-            cl.setOut(new PrintWriter(out, true));
-            cl.setErr(new PrintWriter(err, true));
-            exit = cl.execute(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Result(exit, out + sysOut.toString(StandardCharsets.UTF_8),
-                err + sysErr.toString(StandardCharsets.UTF_8));
     }
 
     private static Path jsonl(final String name, final String... lines) throws Exception {

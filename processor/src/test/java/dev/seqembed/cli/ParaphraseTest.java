@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.serde.EmbeddingJson;
+import dev.seqembed.testing.Cli;
 import dev.seqembed.testing.MiniLm;
 
 /**
@@ -39,7 +40,7 @@ class ParaphraseTest {
                 {"id": "password-paraphrase", "text": "I forgot my password, how can I change it?"}
                 """);
         final Path out = dir.resolve("out.jsonl");
-        final CliTest.Result r = CliTest.run("embed", "--path", "attention", "--model", model.toString(), "--text",
+        final Cli.Result r = Cli.run("embed", "--path", "attention", "--model", model.toString(), "--text",
                 text.toString(), "--tokenizer", model.toString(), "--output", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         final Map<String, float[]> v = new HashMap<>();

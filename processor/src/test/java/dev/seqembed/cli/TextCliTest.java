@@ -20,6 +20,7 @@ import dev.seqembed.serde.EmbeddingJson;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.engine.Vectors;
+import dev.seqembed.testing.Cli;
 import dev.seqembed.testing.MiniLm;
 
 /** {@code embed --text FILE --tokenizer PATH} (SPEC §10.2) with the real MiniLM tokenizer and the default models. */
@@ -41,7 +42,7 @@ class TextCliTest {
         final List<String> args = new ArrayList<>(List.of("embed", "--text", text.toString(), "--tokenizer",
                 tokenizer.toString(), "--output", out.toString()));
         args.addAll(List.of(extra));
-        final CliTest.Result r = CliTest.run(args.toArray(String[]::new));
+        final Cli.Result r = Cli.run(args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         final List<Embedding> embeddings = new ArrayList<>();
         for (final String line : Files.readAllLines(out, StandardCharsets.UTF_8)) {
@@ -54,7 +55,7 @@ class TextCliTest {
     void plainTextLinesBecomeSequencesNamedByLineAndEmptyLinesAreReported() throws Exception {
         final Path text = Files.writeString(dir.resolve("plain.txt"), "hello world\n\nHello, World!\n");
         final Path out = dir.resolve("plain.jsonl");
-        final CliTest.Result r = CliTest.run("embed", "--path", "attention", "--text", text.toString(),
+        final Cli.Result r = Cli.run("embed", "--path", "attention", "--text", text.toString(),
                 "--tokenizer", tokenizer.getParent().toString(), "--output", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("skipped text-2").contains("empty text");
@@ -87,11 +88,11 @@ class TextCliTest {
     @Test
     void aMissingTokenizerIsOneLineAndExitTwo() throws Exception {
         final Path text = Files.writeString(dir.resolve("one.txt"), "hello\n");
-        final CliTest.Result r = CliTest.run("embed", "--path", "dense", "--text", text.toString(), "--tokenizer",
+        final Cli.Result r = Cli.run("embed", "--path", "dense", "--text", text.toString(), "--tokenizer",
                 dir.resolve("nowhere").toString(), "--output", dir.resolve("x.jsonl").toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.errLines()).singleElement().asString().contains("no tokenizer.json at");
-        final CliTest.Result both = CliTest.run("embed", "--path", "dense", "--text", text.toString(), "--tokenizer",
+        final Cli.Result both = Cli.run("embed", "--path", "dense", "--text", text.toString(), "--tokenizer",
                 tokenizer.toString(), "--input", text.toString(), "--output", dir.resolve("x.jsonl").toString());
         assertThat(both.exit()).isEqualTo(2);
         assertThat(both.errLines()).hasSize(1);

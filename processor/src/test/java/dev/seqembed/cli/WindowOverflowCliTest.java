@@ -21,6 +21,7 @@ import dev.seqembed.model.BertModel;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.serde.EmbeddingJson;
 import dev.seqembed.testing.Chunks;
+import dev.seqembed.testing.Cli;
 import dev.seqembed.testing.TestModels;
 
 /** {@code attention.overflow=window} on the command line (SPEC §10.3): offline embed, and causal mode refused. */
@@ -38,7 +39,7 @@ class WindowOverflowCliTest {
         attention = dir.resolve("small/attention");
     }
 
-    private static void assertOneLineExitTwo(final CliTest.Result r, final String mention) {
+    private static void assertOneLineExitTwo(final Cli.Result r, final String mention) {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.errLines()).singleElement().asString().contains(mention).doesNotContain("Exception");
     }
@@ -49,7 +50,7 @@ class WindowOverflowCliTest {
         final Path in = Files.writeString(dir.resolve("long.jsonl"), "{\"sequence_id\": \"doc\", \"tokens\": "
                 + Arrays.toString(seq) + "}\n");
         final Path out = dir.resolve("long-out.jsonl");
-        final CliTest.Result r = CliTest.run("embed", "--path", "attention", "--model", attention.toString(),
+        final Cli.Result r = Cli.run("embed", "--path", "attention", "--model", attention.toString(),
                 "--input", in.toString(), "--output", out.toString(), "-D", "attention.overflow=window",
                 "-D", "attention.window-stride=40");
         assertThat(r.exit()).as(r.err()).isZero();
@@ -67,7 +68,7 @@ class WindowOverflowCliTest {
                     Arrays.copyOfRange(seq, e.getStart(), e.getStart() + 64), Pooling.MEAN, true));
         }
         // Without window, the same sequence is skipped as too long.
-        final CliTest.Result rejected = CliTest.run("embed", "--path", "attention", "--model", attention.toString(),
+        final Cli.Result rejected = Cli.run("embed", "--path", "attention", "--model", attention.toString(),
                 "--input", in.toString(), "--output", dir.resolve("rejected.jsonl").toString());
         assertThat(rejected.exit()).isZero();
         assertThat(rejected.err()).contains("SEQUENCE_TOO_LONG");
@@ -76,18 +77,18 @@ class WindowOverflowCliTest {
     @Test
     void windowInCausalModeIsRefusedAtStart() throws Exception {
         final Path in = Files.writeString(dir.resolve("short.jsonl"), "{\"sequence_id\": \"a\", \"tokens\": [1, 2]}\n");
-        assertOneLineExitTwo(CliTest.run("embed", "--path", "attention", "--model", attention.toString(), "--mode",
+        assertOneLineExitTwo(Cli.run("embed", "--path", "attention", "--model", attention.toString(), "--mode",
                 "causal", "--input", in.toString(), "--output", dir.resolve("x.jsonl").toString(), "-D",
                 "attention.overflow=window"), "attention.overflow=window");
         // run refuses before it touches Kafka (nothing listens on port 1)
-        assertOneLineExitTwo(CliTest.run("run", "--bootstrap-servers", "localhost:1", "--attention-mode", "causal",
+        assertOneLineExitTwo(Cli.run("run", "--bootstrap-servers", "localhost:1", "--attention-mode", "causal",
                 "-D", "attention.overflow=window"), "attention.overflow=window");
     }
 
     @Test
     void aStrideLargerThanThePositionsIsRefused() throws Exception {
         final Path in = Files.writeString(dir.resolve("s.jsonl"), "{\"sequence_id\": \"a\", \"tokens\": [1, 2]}\n");
-        assertOneLineExitTwo(CliTest.run("embed", "--path", "attention", "--model", attention.toString(), "--input",
+        assertOneLineExitTwo(Cli.run("embed", "--path", "attention", "--model", attention.toString(), "--input",
                 in.toString(), "--output", dir.resolve("y.jsonl").toString(), "-D", "attention.overflow=window", "-D",
                 "attention.window-stride=65"), "attention.window-stride");
     }

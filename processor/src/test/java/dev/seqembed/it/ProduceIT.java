@@ -2,20 +2,14 @@ package dev.seqembed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-import dev.seqembed.cli.Main;
+import dev.seqembed.testing.Cli;
 
 /**
  * {@code produce} never reports a send that did not happen (issue 10 item 7): started before the topic exists it
@@ -26,35 +20,15 @@ class ProduceIT {
     @RegisterExtension
     static final KafkaBrokerSupport KAFKA = new KafkaBrokerSupport();
 
-    /** Exit code and stderr of one in-JVM command. */
-    private record Result(int exit, String err) {
-    }
-
-    private static Result produce(final String... args) {
-        final StringWriter err = new StringWriter();
-        final ByteArrayOutputStream sysErr = new ByteArrayOutputStream();
-        final PrintStream old = System.err;
-        final int exit;
-        try {
-            System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
-            final picocli.CommandLine cl = Main.commandLine();
-            cl.setErr(new PrintWriter(err, true));
-            exit = cl.execute(args);
-        } finally {
-            System.setErr(old);
-        }
-        return new Result(exit, err + sysErr.toString(StandardCharsets.UTF_8));
-    }
-
     @Test
     void aTopicCreatedWhileProduceWaitsGetsEveryChunk() throws Exception {
-        final CompletableFuture<Result> result = CompletableFuture.supplyAsync(() -> produce("produce",
+        final CompletableFuture<Cli.Result> result = CompletableFuture.supplyAsync(() -> Cli.run("produce",
                 "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic", "late", "--synthetic", "40", "--min-len",
                 "5", "--max-len", "60", "--chunk", "8"));
         Thread.sleep(3_000);
         assertThat(result).as("still waiting for the topic").isNotDone();
         KAFKA.createTopics("late");
-        final Result r = result.get(60, TimeUnit.SECONDS);
+        final Cli.Result r = result.get(60, TimeUnit.SECONDS);
         assertThat(r.exit()).as(r.err()).isZero();
         final String line = r.err().lines().filter(l -> l.startsWith("produced ")).findFirst().orElseThrow();
         final long chunks = Long.parseLong(line.replaceAll(".* in (\\d+) chunks", "$1"));
@@ -66,11 +40,9 @@ class ProduceIT {
 
     @Test
     void aTopicThatNeverAppearsIsNamed() {
-        final Result r = produce("produce", "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic", "nowhere",
-                "--synthetic", "2", "--topic-wait-ms", "1000");
+        final Cli.Result r = Cli.run("produce", "--bootstrap-servers", KAFKA.bootstrapServers(), "--topic",
+                "nowhere", "--synthetic", "2", "--topic-wait-ms", "1000");
         assertThat(r.exit()).isEqualTo(2);
-        final List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
-        assertThat(lines).hasSize(1);
-        assertThat(lines.get(0)).contains("topic 'nowhere' does not exist at " + KAFKA.bootstrapServers());
+        assertThat(r.errLines()).singleElement().asString().contains("topic 'nowhere' does not exist at " + KAFKA.bootstrapServers());
     }
 }

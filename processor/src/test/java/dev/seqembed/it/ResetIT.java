@@ -2,8 +2,6 @@ package dev.seqembed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,12 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import dev.seqembed.cli.Main;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.client.SyntheticWorkload;
 import dev.seqembed.client.TokenProducer;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.testing.Cli;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -42,20 +40,11 @@ class ResetIT {
     @TempDir
     static Path dir;
 
-    /** Exit code, stdout and stderr of one in-JVM command. */
-    private record Result(int exit, String out, String err) {
-    }
-
-    private static Result reset(final String... extra) {
-        final StringWriter out = new StringWriter();
-        final StringWriter err = new StringWriter();
-        final picocli.CommandLine cl = Main.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
+    private static Cli.Result reset(final String... extra) {
         final List<String> args = new java.util.ArrayList<>(List.of("reset", "--bootstrap-servers",
                 KAFKA.bootstrapServers(), "--application-id", APP, "--state-dir", dir.resolve("state").toString()));
         args.addAll(List.of(extra));
-        return new Result(cl.execute(args.toArray(String[]::new)), out.toString(), err.toString());
+        return Cli.run(args);
     }
 
     @Test
@@ -82,7 +71,7 @@ class ResetIT {
             }
             assertThat(EmbeddingReader.read(KAFKA.bootstrapServers(), config.topicEmbeddingsAttention(), chunks,
                     Duration.ofSeconds(60))).hasSize(chunks);
-            final Result running = reset("--yes");
+            final Cli.Result running = reset("--yes");
             assertThat(running.exit()).isEqualTo(2);
             assertThat(running.err()).contains("application '" + APP + "' is running");
         }
@@ -95,7 +84,7 @@ class ResetIT {
         assertThat(internal).contains(APP + "-sequence-progress-changelog",
                 APP + "-attention-attention-kv-cache-changelog", APP + "-attention-chunks");
 
-        final Result dry = reset();
+        final Cli.Result dry = reset();
         assertThat(dry.exit()).isEqualTo(2);
         assertThat(dry.err().strip()).isEqualTo("seqembed reset: nothing removed; run again with --yes");
         for (final String t : internal) {
@@ -107,7 +96,7 @@ class ResetIT {
                 "consumer group " + APP + "-attention", "local state " + dir.resolve("state").resolve(APP));
         assertThat(Files.isDirectory(dir.resolve("state").resolve(APP))).as("nothing removed").isTrue();
 
-        final Result done = reset("--yes");
+        final Cli.Result done = reset("--yes");
         assertThat(done.exit()).as(done.err()).isZero();
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.bootstrapServers()))) {
             final long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();

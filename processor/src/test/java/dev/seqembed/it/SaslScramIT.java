@@ -2,11 +2,6 @@ package dev.seqembed.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,11 +24,11 @@ import org.slf4j.LoggerFactory;
 
 import dev.seqembed.broker.EmbeddedKafkaBroker;
 import dev.seqembed.broker.ScramUser;
-import dev.seqembed.cli.Main;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.runtime.SeqembedApp;
 import dev.seqembed.testing.Chunks;
+import dev.seqembed.testing.Cli;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -66,33 +61,6 @@ class SaslScramIT {
         }
     }
 
-    /** Exit code, stdout and stderr of one in-JVM command. */
-    private record Result(int exit, String out, String err) {
-        List<String> errLines() {
-            return err.lines().filter(l -> !l.isBlank()).toList();
-        }
-    }
-
-    private static Result cli(final List<String> args) {
-        final StringWriter err = new StringWriter();
-        final ByteArrayOutputStream sysOut = new ByteArrayOutputStream();
-        final ByteArrayOutputStream sysErr = new ByteArrayOutputStream();
-        final PrintStream oldOut = System.out;
-        final PrintStream oldErr = System.err;
-        final int exit;
-        try {
-            System.setOut(new PrintStream(sysOut, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(sysErr, true, StandardCharsets.UTF_8));
-            final picocli.CommandLine cl = Main.commandLine();
-            cl.setErr(new PrintWriter(err, true));
-            exit = cl.execute(args.toArray(String[]::new));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Result(exit, sysOut.toString(StandardCharsets.UTF_8), err + sysErr.toString(StandardCharsets.UTF_8));
-    }
-
     /** The settings as -D flags, the way a user passes them. */
     private static List<String> securityFlags(final ScramUser user) {
         final List<String> flags = new ArrayList<>();
@@ -114,8 +82,8 @@ class SaslScramIT {
         // Token ids inside the small test models' vocabulary.
         final Path input = OfflineEmbed.writeJsonl(dir.resolve("in.jsonl"), java.util.stream.IntStream.range(0, 12)
                 .mapToObj(i -> new SequenceInput("s-" + i, Chunks.tokens(5 + 3 * i, i))).toList());
-        final Result produce = cli(List.of("produce", "--bootstrap-servers", broker.bootstrapServers(), "--config",
-                config.toString(), "--input", input.toString(), "--chunk", "10"));
+        final Cli.Result produce = Cli.run(List.of("produce", "--bootstrap-servers", broker.bootstrapServers(),
+                "--config", config.toString(), "--input", input.toString(), "--chunk", "10"));
         assertThat(produce.exit()).as(produce.err()).isZero();
         assertThat(produce.err()).contains("produced 12 sequences");
 
@@ -131,12 +99,12 @@ class SaslScramIT {
                     broker.bootstrapServers(), "--topic", "embeddings.attention", "--from-beginning", "--max", "12",
                     "--timeout-ms", "60000"));
             args.addAll(securityFlags(ALICE));
-            final Result consume = cli(args);
+            final Cli.Result consume = Cli.run(args);
             assertThat(consume.exit()).as(consume.err()).isZero();
             assertThat(consume.out().lines().filter(l -> l.contains("\"sequence_id\"")).count()).isEqualTo(12);
         }
         // reset reaches the secured cluster with the same --config: it lists both groups (without --yes, exit 2).
-        final Result reset = cli(List.of("reset", "--bootstrap-servers", broker.bootstrapServers(), "--config",
+        final Cli.Result reset = Cli.run(List.of("reset", "--bootstrap-servers", broker.bootstrapServers(), "--config",
                 config.toString(), "--state-dir", dir.resolve("state").toString()));
         assertThat(reset.exit()).as(reset.err()).isEqualTo(2);
         assertThat(reset.out()).contains("consumer group seqembed\n", "consumer group seqembed-attention",
@@ -161,7 +129,7 @@ class SaslScramIT {
         args.addAll(List.of("--bootstrap-servers", broker.bootstrapServers()));
         args.addAll(securityFlags(new ScramUser("alice", "wrong")));
         final long t0 = System.nanoTime();
-        final Result r = cli(args);
+        final Cli.Result r = Cli.run(args);
         final long ms = (System.nanoTime() - t0) / 1_000_000;
         LOG.info("{} with wrong credentials: exit {} after {} ms: {}", command.get(0), r.exit(), ms, r.err().trim());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
