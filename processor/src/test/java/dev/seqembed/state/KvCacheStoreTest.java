@@ -93,6 +93,26 @@ class KvCacheStoreTest {
     }
 
     @Test
+    void closedMarkersGoWithTheSequence() {
+        KvCacheStore.save(store, "s", cache(3, 0), 0, 2);
+        KvCacheStore.delete(store, "s");
+        KvCacheStore.markFailed(store, "s");
+        KvCacheStore.markClosed(store, "t", "abc");
+        assertThat(KvCacheStore.failed(store, "s")).isTrue();
+        assertThat(KvCacheStore.failed(store, "t")).isFalse();
+        assertThat(KvCacheStore.closedOn(store, "t")).isEqualTo("abc");
+        // Neither marker looks like a cache to a reader of the store.
+        assertThat(KvCacheStore.load(store, "s")).isNull();
+        assertThat(KvCacheStore.modelsInStore(store)).isEmpty();
+
+        KvCacheStore.delete(store, "s");
+        KvCacheStore.delete(store, "t");
+        assertThat(KvCacheStore.failed(store, "s")).isFalse();
+        assertThat(KvCacheStore.closedOn(store, "t")).isNull();
+        assertThat(store.approximateNumEntries()).isZero();
+    }
+
+    @Test
     void blocksHoldAboutTheTargetBytes() {
         // 2 (K and V) x 4 layers x 128 floats x 4 bytes = 4 KiB per token.
         assertThat(KvCacheStore.blockTokens(4, 128, 64 * 1024)).isEqualTo(16);
