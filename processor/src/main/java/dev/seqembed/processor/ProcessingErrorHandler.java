@@ -71,8 +71,11 @@ public final class ProcessingErrorHandler implements ProcessingExceptionHandler 
                 ? pf.deadLetters()
                 : List.of(new DeadLetter(context.sourceRawKey(), context.sourceRawValue(), ErrorCode.PROCESSING_ERROR,
                         message, context.topic(), context.partition(), context.offset()));
-        LOG.warn("processing error, {} record(s) to {} and going on: {} (task {}, {}-{}@{})", letters.size(), topic,
-                message, context.taskId(), context.topic(), context.partition(), context.offset());
+        // A punctuator (a micro-batch flushed by its wait bound) has no source record.
+        final String source = context.topic() == null ? "punctuation"
+                : context.topic() + "-" + context.partition() + "@" + context.offset();
+        LOG.warn("processing error, {} record(s) to {} and going on: {} (task {}, {})", letters.size(), topic,
+                message, context.taskId(), source);
         final List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>(letters.size());
         for (final DeadLetter named : letters) {
             final DeadLetter dl = named.topic() != null ? named : new DeadLetter(named.key(), named.value(),
