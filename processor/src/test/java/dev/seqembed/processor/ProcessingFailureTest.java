@@ -124,14 +124,26 @@ class ProcessingFailureTest {
         return keys;
     }
 
-    @Test
-    void causalCorruptHeaderClosesOnlyThatSequence() {
+    /** A causal processor (64 positions, blocks of 4 tokens) on an in-memory store, with its context. */
+    private record Causal(MockProcessorContext<String, Embedding> ctx, KeyValueStore<String, byte[]> store,
+                          AttentionCausal p) {
+    }
+
+    private Causal causal() {
         final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         ctx.setCurrentSystemTimeMs(1000);
         final KeyValueStore<String, byte[]> store = store(Stores.inMemoryKeyValueStore(AttentionCausal.STORE), ctx,
                 Serdes.ByteArray());
         final AttentionCausal p = new AttentionCausal(engines(), models.live(), 64, 4, telemetry);
         p.init(ctx);
+        return new Causal(ctx, store, p);
+    }
+
+    @Test
+    void causalCorruptHeaderClosesOnlyThatSequence() {
+        final Causal c = causal();
+        final KeyValueStore<String, byte[]> store = c.store();
+        final AttentionCausal p = c.p();
         final int[] good = tokens(15, 3);
         p.process(rec(chunk("p", 0, tokens(5, 1), false)));
         p.process(rec(chunk("g", 0, Arrays.copyOfRange(good, 0, 5), false)));
@@ -156,7 +168,7 @@ class ProcessingFailureTest {
 
         // g goes on and ends as a whole causal forward over its tokens.
         p.process(rec(chunk("g", 1, Arrays.copyOfRange(good, 5, 15), true)));
-        final List<Embedding> out = ctx.forwarded().stream().map(f -> (Embedding) f.record().value())
+        final List<Embedding> out = c.ctx().forwarded().stream().map(f -> (Embedding) f.record().value())
                 .filter(e -> e.getSequenceId().equals("g")).toList();
         assertThat(out).hasSize(2);
         final KvCache fresh = models.attention().newCache();
@@ -168,12 +180,9 @@ class ProcessingFailureTest {
 
     @Test
     void causalModelErrorFreesTheCache() {
-        final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
-        ctx.setCurrentSystemTimeMs(1000);
-        final KeyValueStore<String, byte[]> store = store(Stores.inMemoryKeyValueStore(AttentionCausal.STORE), ctx,
-                Serdes.ByteArray());
-        final AttentionCausal p = new AttentionCausal(engines(), models.live(), 64, 4, telemetry);
-        p.init(ctx);
+        final Causal c = causal();
+        final KeyValueStore<String, byte[]> store = c.store();
+        final AttentionCausal p = c.p();
         p.process(rec(chunk("m", 0, tokens(6, 1), false)));
         modelFails.set(true);
         assertThatThrownBy(() -> p.process(rec(chunk("m", 1, tokens(3, 2), false))))
