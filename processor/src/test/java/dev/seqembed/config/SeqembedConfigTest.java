@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.streams.StreamsConfig;
@@ -147,6 +148,24 @@ class SeqembedConfigTest {
         // The pass-through set is accepted by Kafka Streams itself.
         final StreamsConfig streams = new StreamsConfig(c.streamsProperties());
         assertThat(streams.getString(StreamsConfig.STATE_DIR_CONFIG)).isEqualTo("/var/lib/seqembed");
+    }
+
+    /**
+     * Issue 10.1: {@code num.standby.replicas} is Kafka Streams' own setting, so it passes through from every source
+     * (a {@code --config} file, {@code SEQEMBED_*}, {@code -D}); both clients are built from these properties.
+     */
+    @Test
+    void standbyReplicasPassThroughFromFileEnvironmentAndFlags() {
+        final String key = StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG;
+        final Map<String, String> cluster = Map.of("bootstrap.servers", "b:9092");
+        final Map<String, String> file = Map.of(key, "1");
+        final Map<String, String> env = SeqembedConfig.fromEnvironment(Map.of("SEQEMBED_NUM_STANDBY_REPLICAS", "2"));
+        final Map<String, String> flags = Map.of(key, "3");
+        final Function<SeqembedConfig, Integer> standbys = c -> new StreamsConfig(c.streamsProperties()).getInt(key);
+        assertThat(standbys.apply(SeqembedConfig.from(cluster))).isZero();
+        assertThat(standbys.apply(SeqembedConfig.from(cluster, file))).isEqualTo(1);
+        assertThat(standbys.apply(SeqembedConfig.from(cluster, file, env))).isEqualTo(2);
+        assertThat(standbys.apply(SeqembedConfig.from(cluster, file, env, flags))).isEqualTo(3);
     }
 
     @Test

@@ -25,15 +25,19 @@ final class ProcessorProcess {
 
     final String name;
     final int httpPort;
+    /** This instance's {@code --state-dir}. */
+    final Path stateDir;
     private final List<String> command;
     private final Path logDir;
     private Process process;
     private long startedNanos;
     private int starts;
 
-    private ProcessorProcess(final String name, final int httpPort, final List<String> command, final Path logDir) {
+    private ProcessorProcess(final String name, final int httpPort, final Path stateDir, final List<String> command,
+                             final Path logDir) {
         this.name = name;
         this.httpPort = httpPort;
+        this.stateDir = stateDir;
         this.command = command;
         this.logDir = logDir;
     }
@@ -45,10 +49,11 @@ final class ProcessorProcess {
     static ProcessorProcess of(final String name, final Path dir, final List<String> runArgs) throws IOException {
         final int port = freePort();
         final Path jar = Path.of("target", "seqembed.jar").toAbsolutePath();
+        final Path stateDir = dir.resolve("state-" + name);
         final List<String> command = new ArrayList<>(List.of(javaExecutable(), "-Xmx768m", "-jar", jar.toString(),
-                "run", "--state-dir", dir.resolve("state-" + name).toString(), "--http-port", String.valueOf(port)));
+                "run", "--state-dir", stateDir.toString(), "--http-port", String.valueOf(port)));
         command.addAll(runArgs);
-        return new ProcessorProcess(name, port, command, dir);
+        return new ProcessorProcess(name, port, stateDir, command, dir);
     }
 
     /** Starts (or starts again) the process. */
@@ -132,6 +137,11 @@ final class ProcessorProcess {
         } catch (final IOException e) {
             return "(no log: " + e + ")";
         }
+    }
+
+    /** The whole output of the latest start. */
+    String log() throws IOException {
+        return Files.readString(logDir.resolve(name + "-" + starts + ".log"), StandardCharsets.UTF_8);
     }
 
     /** The whole output of every start so far. */
