@@ -25,8 +25,9 @@ import dev.seqembed.topology.SeqembedTopology;
 
 /**
  * What {@code reset} removes for one application id (SPEC §10.6), found and removed through Kafka's Admin API: the
- * internal topics of both Kafka Streams clients ({@code <id>} and {@code <id>-attention}: changelogs and
- * repartition topics, named as Kafka's own {@code kafka-streams-application-reset} finds them), the attention
+ * internal topics of both Kafka Streams clients ({@code <id>} and {@code <id>-attention}: the changelogs of the
+ * stores their topologies declare, by exact name, so another application whose id merely starts with
+ * {@code <id>-} keeps its topics; Kafka's own {@code kafka-streams-application-reset} matches by prefix), the attention
  * chunks topic (written and read only by the application), the committed offsets of both consumer groups, and
  * both clients' local state under the state directory. The input and output topics stay ({@code windows} too: it is
  * written for whoever reads it, the dense path no longer reads it back); after a reset the application reads its
@@ -58,12 +59,8 @@ public record ApplicationReset(List<String> groups, List<String> topics, List<Pa
             }
         }
         final Set<String> existing = admin.listTopics().names().get(TIMEOUT_S, TimeUnit.SECONDS);
-        final Set<String> topics = new TreeSet<>();
-        for (final String t : existing) {
-            if (isInternal(t, id)) {
-                topics.add(t);
-            }
-        }
+        final Set<String> topics = new TreeSet<>(internalTopics(id));
+        topics.retainAll(existing);
         if (existing.contains(config.topicAttentionChunks())) {
             topics.add(config.topicAttentionChunks());
         }
@@ -77,10 +74,13 @@ public record ApplicationReset(List<String> groups, List<String> topics, List<Pa
         return new ApplicationReset(groups, List.copyOf(topics), dirs);
     }
 
-    /** Kafka Streams' names for internal topics, as its reset tool recognises them. */
-    static boolean isInternal(final String topic, final String applicationId) {
-        return topic.startsWith(applicationId + "-")
-                && (topic.endsWith("-changelog") || topic.endsWith("-repartition"));
+    /** The changelog topics of both clients' stores, as Kafka Streams names them. */
+    static List<String> internalTopics(final String applicationId) {
+        final List<String> out = new ArrayList<>();
+        SeqembedTopology.INGEST_STORES.forEach(s -> out.add(applicationId + "-" + s + "-changelog"));
+        SeqembedTopology.ATTENTION_STORES.forEach(s -> out.add(applicationId + SeqembedTopology.ATTENTION_APP_SUFFIX
+                + "-" + s + "-changelog"));
+        return out;
     }
 
     /** One line per thing removed, for the listing. */

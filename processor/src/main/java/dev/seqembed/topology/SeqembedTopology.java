@@ -1,5 +1,7 @@
 package dev.seqembed.topology;
 
+import java.util.List;
+
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -42,6 +44,17 @@ public final class SeqembedTopology {
 
     /** Suffix of the attention client's application.id (and so of its consumer group and state). */
     public static final String ATTENTION_APP_SUFFIX = "-attention";
+
+    /**
+     * The ingest topology's stores. Their changelogs ({@code <app-id>-<store>-changelog}) are all its internal
+     * topics: it has no repartition topics. Kept next to the topology and checked against it by a test.
+     */
+    public static final List<String> INGEST_STORES = List.of(ChunkValidator.STORE, WindowAssembler.STORE,
+            DenseBatcher.STORE);
+
+    /** The attention topology's stores, in either mode ({@code <app-id>-attention-<store>-changelog}). */
+    public static final List<String> ATTENTION_STORES = List.of(AttentionEncoder.STORE, AttentionEncoder.READY_STORE,
+            AttentionCausal.STORE);
 
     private SeqembedTopology() {
     }

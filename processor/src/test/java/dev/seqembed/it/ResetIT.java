@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -76,10 +77,13 @@ class ResetIT {
             assertThat(running.err()).contains("application '" + APP + "' is running");
         }
 
+        // Another application whose id starts with this one's: its changelog looks internal by prefix, and stays.
+        final String neighbours = APP + "-other-store-changelog";
         final Set<String> internal;
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.bootstrapServers()))) {
             internal = Set.copyOf(admin.listTopics().names().get().stream()
                     .filter(t -> t.startsWith(APP + "-")).toList());
+            admin.createTopics(List.of(new NewTopic(neighbours, 1, (short) 1))).all().get();
         }
         assertThat(internal).contains(APP + "-sequence-progress-changelog",
                 APP + "-attention-attention-kv-cache-changelog", APP + "-attention-chunks");
@@ -90,7 +94,7 @@ class ResetIT {
         for (final String t : internal) {
             assertThat(dry.out()).contains("topic " + t);
         }
-        assertThat(dry.out()).doesNotContain("topic windows", "topic " + config.topicTokens(),
+        assertThat(dry.out()).doesNotContain("topic windows", "topic " + neighbours, "topic " + config.topicTokens(),
                 "topic " + config.topicEmbeddingsAttention());
         assertThat(dry.out()).contains("consumer group " + APP + "\n",
                 "consumer group " + APP + "-attention", "local state " + dir.resolve("state").resolve(APP));
@@ -104,7 +108,7 @@ class ResetIT {
                     && System.nanoTime() < deadline) {
                 Thread.sleep(200);
             }
-            assertThat(admin.listTopics().names().get()).doesNotContainAnyElementsOf(internal)
+            assertThat(admin.listTopics().names().get()).contains(neighbours).doesNotContainAnyElementsOf(internal)
                     .contains(config.topicTokens(), config.topicWindows(), config.topicEmbeddingsAttention());
             assertThat(admin.listConsumerGroupOffsets(APP).partitionsToOffsetAndMetadata().get()).isEmpty();
             assertThat(admin.listConsumerGroupOffsets(APP + "-attention").partitionsToOffsetAndMetadata().get())

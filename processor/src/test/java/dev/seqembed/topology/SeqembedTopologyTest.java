@@ -23,6 +23,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.EmbeddingPath;
+import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.engine.Vectors;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.Pooling;
@@ -60,6 +61,33 @@ class SeqembedTopologyTest {
     private TopologyFixture fixture(final Map<String, String> settings) {
         fx = new TopologyFixture(models, stateDir, settings);
         return fx;
+    }
+
+    /** Stores declared by a topology, as Kafka Streams sees them. */
+    private static java.util.Set<String> stores(final org.apache.kafka.streams.Topology topology) {
+        final java.util.Set<String> out = new java.util.TreeSet<>();
+        topology.describe().subtopologies().forEach(st -> st.nodes().forEach(n -> {
+            if (n instanceof org.apache.kafka.streams.TopologyDescription.Processor p) {
+                out.addAll(p.stores());
+            }
+        }));
+        return out;
+    }
+
+    @Test
+    void theStoreListsResetUsesAreTheTopologiesStores() {
+        // reset removes exactly <app-id>[-attention]-<store>-changelog for these lists: they must not drift
+        final dev.seqembed.metrics.Telemetry telemetry = new dev.seqembed.metrics.Telemetry(
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+        final SeqembedConfig encoder = SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092"));
+        final SeqembedConfig causal = SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092",
+                "attention.mode", "causal"));
+        assertThat(stores(SeqembedTopology.ingest(encoder, models, telemetry)))
+                .containsExactlyInAnyOrderElementsOf(SeqembedTopology.INGEST_STORES);
+        final java.util.Set<String> attention = new java.util.TreeSet<>(
+                stores(SeqembedTopology.attention(encoder, models, telemetry)));
+        attention.addAll(stores(SeqembedTopology.attention(causal, models, telemetry)));
+        assertThat(attention).containsExactlyInAnyOrderElementsOf(SeqembedTopology.ATTENTION_STORES);
     }
 
     /** The windows of SPEC §4.1, computed independently of the windower. */
