@@ -37,7 +37,7 @@ public record ReadySequence(String sequenceId, int[] tokens, long timestampMs, S
 
     private static ReadySequence readFormat1(final ByteBuffer buf) {
         final long ts = buf.getLong();
-        final byte[] id = new byte[buf.getInt()];
+        final byte[] id = new byte[StateSerde.getCount(buf, 1)];
         buf.get(id);
         return new ReadySequence(new String(id, java.nio.charset.StandardCharsets.UTF_8), StateSerde.getInts(buf), ts,
                 null);

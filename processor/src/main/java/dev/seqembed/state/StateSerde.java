@@ -71,7 +71,14 @@ public final class StateSerde<T> implements Serde<T> {
                         + (data.length == 0 ? "none" : data[0]) + ", this release reads format " + version
                         + (olderReaders.isEmpty() ? "" : " and " + olderReaders.keySet()));
             }
-            return read.apply(ByteBuffer.wrap(data, 1, data.length - 1).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN));
+            final ByteBuffer buf = ByteBuffer.wrap(data, 1, data.length - 1).slice()
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            final T value = read.apply(buf);
+            if (buf.hasRemaining()) {
+                throw new SerializationException("state in " + topic + " has " + buf.remaining()
+                        + " byte(s) past its format-" + data[0] + " value");
+            }
+            return value;
         };
     }
 
@@ -108,9 +115,22 @@ public final class StateSerde<T> implements Serde<T> {
         return null;
     }
 
+    /**
+     * Reads the element count written before {@code elementBytes}-byte elements, checked against the bytes left: a
+     * corrupt count is a decoding error, not an allocation of gigabytes.
+     */
+    public static int getCount(final ByteBuffer buf, final int elementBytes) {
+        final int count = buf.getInt();
+        if (count < 0 || count > buf.remaining() / elementBytes) {
+            throw new SerializationException("state value counts " + count + " element(s) of " + elementBytes
+                    + " byte(s) but has " + buf.remaining() + " byte(s) left");
+        }
+        return count;
+    }
+
     /** Reads an int array written by {@link #putInts}. */
     public static int[] getInts(final ByteBuffer buf) {
-        final int[] values = new int[buf.getInt()];
+        final int[] values = new int[getCount(buf, Integer.BYTES)];
         for (int i = 0; i < values.length; i++) {
             values[i] = buf.getInt();
         }

@@ -186,6 +186,19 @@ class StateSerdeTest {
         assertThat(back.toBytes()).isEqualTo(empty.toBytes());
     }
 
+    @Test
+    void aCountPastTheBytesOrBytesPastTheValueAreSerializationExceptions() {
+        // A corrupt token count: a decoding error, not an attempt to allocate 8 GB.
+        final byte[] huge = new byte[1 + 12];
+        huge[0] = 1;
+        ByteBuffer.wrap(huge, 1, 12).order(ByteOrder.LITTLE_ENDIAN).putInt(0).putInt(0).putInt(2_000_000_000);
+        assertThatThrownBy(() -> WindowBuffer.SERDE.deserializer().deserialize(TOPIC, huge))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("counts 2000000000 element(s)");
+        final byte[] longer = Arrays.copyOf(write(WindowBuffer.SERDE, new WindowBuffer(1, 2, new int[] {3})), 18);
+        assertThatThrownBy(() -> WindowBuffer.SERDE.deserializer().deserialize(TOPIC, longer))
+                .isInstanceOf(SerializationException.class).hasMessageContaining("1 byte(s) past its format-1 value");
+    }
+
     static List<Serde<?>> serdes() {
         return List.of(SequenceProgress.SERDE, WindowBuffer.SERDE, TokenBuffer.SERDE, BufferedWindow.SERDE);
     }
