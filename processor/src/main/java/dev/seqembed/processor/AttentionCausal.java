@@ -43,9 +43,12 @@ import dev.seqembed.state.KvCacheStore;
 public final class AttentionCausal extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
     public static final String STORE = "attention-kv-cache";
-    /** The child that receives the Embeddings. */
+    /** The child that receives the Embeddings (of either attention processor). */
     public static final String EMBEDDINGS = "attention-out";
-    /** The child that receives {@link SequenceEvent#reject dead letters} ({@link DeadLetterWriter}). */
+    /**
+     * The child that receives {@link SequenceEvent#reject dead letters} ({@link DeadLetterWriter}) of either attention
+     * processor.
+     */
     public static final String DEAD_LETTERS = "attention-dead-letters";
 
     private final AttentionEngine.Factory engines;
@@ -178,13 +181,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
                 dev.seqembed.serde.RecordSerdes.tokenChunk().encode(chunk), ErrorCode.MODEL_CHANGED, message,
                 from == null ? "" : from.topic(), from == null ? -1 : from.partition(),
                 from == null ? -1 : from.offset());
-        forwardDeadLetter(record.withKey(id).withValue(SequenceEvent.reject(dl)));
-    }
-
-    /** To the dead-letter child, whose input type differs from the Embedding child's. */
-    @SuppressWarnings({"unchecked", "rawtypes"})
-    private void forwardDeadLetter(final Record<String, SequenceEvent> record) {
-        ((ProcessorContext) context()).forward(record, DEAD_LETTERS);
+        DeadLetterWriter.forward(context(), DEAD_LETTERS, id, dl, record.timestamp());
     }
 
     /** Drops everything the sequence holds: its cache, its closed marker, its hold on a model. */

@@ -18,10 +18,7 @@ import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.Stores;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
@@ -37,6 +34,7 @@ import dev.seqembed.model.BertModel;
 import dev.seqembed.serde.AvroSerde;
 import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.ReadySequence;
+import dev.seqembed.state.StateEntries;
 import dev.seqembed.state.TokenBuffer;
 
 /**
@@ -57,6 +55,10 @@ import dev.seqembed.state.TokenBuffer;
  * <p>Under {@code attention.overflow=window} a sequence longer than the model's positions is kept whole and
  * embedded as overlapping windows ({@link AttentionWindows}), one Embedding per window: its windows go into the
  * batch as separate items. The validator bounds the buffer by {@code state.max-bytes-per-sequence}.
+ *
+ * <p>Both stores are read whole at {@code init}; an entry that cannot be decoded there is dead-lettered
+ * ({@link UnreadableEntries}), and a lost buffer closes its sequence. Embeddings go to the child
+ * {@link AttentionCausal#EMBEDDINGS}, dead letters to {@link AttentionCausal#DEAD_LETTERS}.
  */
 public final class AttentionEncoder extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
@@ -64,7 +66,8 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     /** Complete sequences waiting for the next packed forward, keyed by arrival number (big-endian). */
     public static final String READY_STORE = "attention-ready";
 
-    private static final TokenBuffer CLOSED = new TokenBuffer(new int[0]);
+    /** The closed marker's value ({@link ClosedSequences}): never read. */
+    private static final byte[] CLOSED = TokenBuffer.SERDE.serializer().serialize(STORE, new TokenBuffer(new int[0]));
     private static final AvroSerde<TokenChunk> CHUNKS = RecordSerdes.tokenChunk();
 
     private final AttentionEngine.Factory engines;
@@ -74,8 +77,9 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private final Batching batching;
     private final Telemetry telemetry;
     private AttentionEngine engine;
-    private KeyValueStore<String, TokenBuffer> store;
-    private KeyValueStore<byte[], ReadySequence> ready;
+    private StateEntries<String, TokenBuffer> buffers;
+    private StateEntries<byte[], ReadySequence> ready;
+    private UnreadableEntries unreadable;
     private long nextReady;
     /** Key of the oldest waiting sequence: flushes seek here, past the tombstones of earlier batches. */
     private long firstReady;
@@ -122,10 +126,8 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
 
             @Override
             public Set<StoreBuilder<?>> stores() {
-                return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                                Serdes.String(), TokenBuffer.SERDE),
-                        Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(READY_STORE),
-                                Serdes.ByteArray(), ReadySequence.SERDE));
+                return Set.of(StateEntries.persistent(STORE, Serdes.String()),
+                        StateEntries.persistent(READY_STORE, Serdes.ByteArray()));
             }
         };
     }
@@ -133,31 +135,30 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     @Override
     public void init(final ProcessorContext<String, Embedding> context) {
         super.init(context);
-        store = context.getStateStore(STORE);
-        ready = context.getStateStore(READY_STORE);
+        buffers = new StateEntries<>(context.getStateStore(STORE), TokenBuffer.SERDE);
+        ready = new StateEntries<>(context.getStateStore(READY_STORE), ReadySequence.SERDE);
         engine = engines.create(context::currentSystemTimeMs);
         usage = models.usage(STORE + "-" + context.taskId());
-        try (KeyValueIterator<String, TokenBuffer> it = store.all()) {
-            it.forEachRemaining(kv -> usage.started(kv.key, kv.value.modelSha256()));
-        }
-        // After a restart the ready store may hold a batch: continue its numbering and flush it soon.
-        try (KeyValueIterator<byte[], ReadySequence> it = ready.all()) {
-            while (it.hasNext()) {
-                final KeyValue<byte[], ReadySequence> kv = it.next();
-                usage.started(kv.value.sequenceId(), kv.value.modelSha256());
-                final long key = ByteBuffer.wrap(kv.key).getLong();
-                firstReady = readyCount == 0 ? key : Math.min(firstReady, key);
-                nextReady = Math.max(nextReady, key + 1);
-                readyCount++;
-                readyTokens += kv.value.tokens().length;
-            }
-        }
+        unreadable = new UnreadableEntries();
+        unreadable.readSequences(buffers, (id, b) -> usage.started(id, b.modelSha256()),
+                id -> ClosedSequences.close(buffers.bytes(), id, CLOSED, false));
+        // After a restart the ready store may hold a batch: continue its numbering and flush it soon. An unreadable
+        // entry is a whole sequence lost; nothing of it comes any more, so it has nothing to close.
+        unreadable.read(ready, (k, r) -> {
+            usage.started(r.sequenceId(), r.modelSha256());
+            final long key = ByteBuffer.wrap(k).getLong();
+            firstReady = readyCount == 0 ? key : Math.min(firstReady, key);
+            nextReady = Math.max(nextReady, key + 1);
+            readyCount++;
+            readyTokens += r.tokens().length;
+        }, ready::remove);
         if (readyCount == 0) {
             firstReady = nextReady;
         }
         oldestReadyAtMs = context.currentSystemTimeMs();
         context.schedule(Duration.ofMillis(Math.max(1, batching.maxWaitMs())), PunctuationType.WALL_CLOCK_TIME,
                 now -> {
+                    unreadable.settle(context, AttentionCausal.DEAD_LETTERS, now);
                     if (readyCount > 0 && now - oldestReadyAtMs >= batching.maxWaitMs()) {
                         flush();
                     }
@@ -171,16 +172,16 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
 
     @Override
     public void process(final Record<String, TokenChunk> record) {
+        unreadable.settle(context(), AttentionCausal.DEAD_LETTERS, record.timestamp());
         if (record.value() == null) {
-            // put(null), not delete: a delete reads the old value, which may be the corrupt entry.
-            store.put(record.key(), null);
-            store.put(ClosedSequences.markerKey(record.key()), null);
+            buffers.remove(record.key());
+            buffers.remove(ClosedSequences.markerKey(record.key()));
             usage.ended(record.key());
             return;
         }
         final String id = record.value().getSequenceId();
-        if (ClosedSequences.isClosed(store, id)) {
-            throw ClosedSequences.rejectLater(store, id, record.value().getLast());
+        if (ClosedSequences.isClosed(buffers.bytes(), id)) {
+            throw ClosedSequences.rejectLater(buffers.bytes(), id, record.value().getLast());
         }
         try {
             apply(record, record.value());
@@ -190,7 +191,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
                 throw e;
             }
             // A corrupt buffer: free the sequence's buffer, close the sequence, go on.
-            ClosedSequences.close(store, id, CLOSED, record.value().getLast());
+            ClosedSequences.close(buffers.bytes(), id, CLOSED, record.value().getLast());
             usage.ended(id);
             throw new ProcessingFailure("sequence '" + id + "' chunk " + record.value().getChunkIndex()
                     + " (encoder attention): " + ProcessingFailure.describe(e), e);
@@ -199,7 +200,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
 
     private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
         final String id = chunk.getSequenceId();
-        final TokenBuffer held = store.get(id);
+        final TokenBuffer held = buffers.get(id);
         final String model = modelFor(held == null ? null : held.modelSha256()).sha256();
         final int[] before = held == null ? new int[0] : held.tokens();
         final int[] added = AttentionBounds.kept(Vectors.toIntArray(chunk.getTokens()), before.length, maxPositions,
@@ -207,11 +208,11 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         final int[] tokens = Arrays.copyOf(before, before.length + added.length);
         System.arraycopy(added, 0, tokens, before.length, added.length);
         if (!chunk.getLast()) {
-            store.put(id, new TokenBuffer(tokens, model));
+            buffers.put(id, new TokenBuffer(tokens, model));
             usage.started(id, model);
             return;
         }
-        store.delete(id);
+        buffers.remove(id);
         if (readyCount == 0) {
             oldestReadyAtMs = context().currentSystemTimeMs();
         }
@@ -230,11 +231,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         try {
             // A range from the oldest live key, not all(): a scan from the start would step over the tombstones
             // of every earlier batch.
-            try (KeyValueIterator<byte[], ReadySequence> it = ready.range(key(firstReady), key(nextReady - 1))) {
-                while (it.hasNext()) {
-                    batch.add(it.next());
-                }
-            }
+            batch.addAll(ready.range(key(firstReady), key(nextReady - 1)));
             embeddings = encode(batch);
         } catch (final RuntimeException e) {
             if (ProcessingFailure.isKafkaStreamsOwn(e)) {
@@ -245,9 +242,10 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
         for (int i = 0; i < batch.size(); i++) {
             for (final Embedding e : embeddings.get(i)) {
                 telemetry.embedding(e);
-                context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()));
+                context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).value.timestampMs()),
+                        AttentionCausal.EMBEDDINGS);
             }
-            ready.delete(batch.get(i).key);
+            ready.remove(batch.get(i).key);
             usage.ended(batch.get(i).value.sequenceId());
         }
         readyCount = 0;
@@ -326,8 +324,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
                 }
                 unreadable++;
             }
-            // put(null), not delete: a delete reads the old value, which may be the corrupt entry.
-            ready.put(key(s), null);
+            ready.remove(key(s));
         }
         readyCount = 0;
         readyTokens = 0;

@@ -11,12 +11,19 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class ClosedSequences {
 
+    private static final String MARKER = "\u0000closed";
+
     private ClosedSequences() {
     }
 
     /** The marker's key: not a sequence id a producer would send (it holds a NUL). */
     static String markerKey(final String sequenceId) {
-        return sequenceId + "\u0000closed";
+        return sequenceId + MARKER;
+    }
+
+    /** The sequence a key of the store is about: the key itself, or the sequence a marker key marks. */
+    static String sequenceOf(final String key) {
+        return key.endsWith(MARKER) ? key.substring(0, key.length() - MARKER.length()) : key;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.seqembed.processor;
 
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 
 import dev.seqembed.metrics.Telemetry;
@@ -15,6 +16,16 @@ public final class DeadLetterWriter extends ContextualProcessor<String, Sequence
 
     public DeadLetterWriter(final Telemetry telemetry) {
         this.telemetry = telemetry;
+    }
+
+    /**
+     * Hands a dead letter from a processor to its child {@code child}, a DeadLetterWriter: the processor's own output
+     * type (Embeddings) is not this writer's input type.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static void forward(final ProcessorContext<?, ?> context, final String child, final String key,
+                        final DeadLetter deadLetter, final long timestamp) {
+        ((ProcessorContext) context).forward(new Record<>(key, SequenceEvent.reject(deadLetter), timestamp), child);
     }
 
     @Override

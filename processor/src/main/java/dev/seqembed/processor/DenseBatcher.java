@@ -10,17 +10,13 @@ import java.util.function.Supplier;
 
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.ProcessorSupplier;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.Stores;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.WindowRecord;
@@ -30,6 +26,7 @@ import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.DenseWindowModel;
 import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.BufferedWindow;
+import dev.seqembed.state.StateEntries;
 
 /**
  * Gathers windows into micro-batches and embeds each batch with one model call. Buffered windows live in a
@@ -42,11 +39,18 @@ import dev.seqembed.state.BufferedWindow;
  * hook a processor lacks), and then only each slot's last state. Batches that fill and flush between two commits
  * thus cost at most one changelog record per slot per commit, instead of a put and a tombstone per window. The
  * batch itself is also kept on the heap: a flush reads nothing back from the store, which is only read at
- * {@link #init} (a new task, a restart, a restored state).
+ * {@link #init} (a new task, a restart, a restored state). A window that cannot be decoded there is dead-lettered
+ * ({@link UnreadableEntries}); the batch goes on without it.
+ *
+ * <p>Embeddings go to the child {@link #EMBEDDINGS}, dead letters to {@link #DEAD_LETTERS}.
  */
 public final class DenseBatcher extends ContextualProcessor<String, WindowRecord, String, Embedding> {
 
     public static final String STORE = "dense-batch";
+    /** The child that receives the Embeddings. */
+    public static final String EMBEDDINGS = "dense-out";
+    /** The child that receives dead letters ({@link DeadLetterWriter}). */
+    public static final String DEAD_LETTERS = "dead-letters";
 
     private static final Serializer<WindowRecord> WINDOWS = RecordSerdes.windowRecord().serializer();
 
@@ -57,7 +61,8 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     private final Telemetry telemetry;
     private final List<BufferedWindow> batch = new ArrayList<>();
     private DenseEngine engine;
-    private KeyValueStore<byte[], BufferedWindow> store;
+    private StateEntries<byte[], BufferedWindow> store;
+    private UnreadableEntries unreadable;
     private long oldestBufferedAtMs;
 
     DenseBatcher(final Supplier<DenseWindowModel> model, final int maxWindows, final long maxWaitMs,
@@ -80,8 +85,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
 
             @Override
             public Set<StoreBuilder<?>> stores() {
-                return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                        Serdes.ByteArray(), BufferedWindow.SERDE).withCachingEnabled());
+                return Set.of(StateEntries.persistent(STORE, Serdes.ByteArray()).withCachingEnabled());
             }
         };
     }
@@ -89,26 +93,32 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
     @Override
     public void init(final ProcessorContext<String, Embedding> context) {
         super.init(context);
-        store = context.getStateStore(STORE);
+        store = new StateEntries<>(context.getStateStore(STORE), BufferedWindow.SERDE);
         engine = new DenseEngine(model.get(), context::currentSystemTimeMs);
         // Kafka Streams may init the same processor again (a revived task): start from the store alone.
         batch.clear();
-        final List<KeyValue<byte[], BufferedWindow>> restored = new ArrayList<>();
-        try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
-            it.forEachRemaining(restored::add);
-        }
-        // Keys are big-endian, so all() returns arrival order. Stored by an earlier release (keys counting
-        // windows ever buffered) or by a larger max-windows: move them to slots 0 … n-1 first.
-        for (int i = 0; i < restored.size(); i++) {
-            final long key = ByteBuffer.wrap(restored.get(i).key).getLong();
-            if (key != i) {
-                store.delete(restored.get(i).key);
-                store.put(slot(i), restored.get(i).value);
+        unreadable = new UnreadableEntries();
+        // Keys are big-endian, so the store's order is arrival order. Stored by an earlier release (keys counting
+        // windows ever buffered), by a larger max-windows or around an unreadable window: move them to slots
+        // 0 … n-1. An unreadable window's slot is freed when it is dead-lettered, unless a window moved into it.
+        final List<byte[]> keys = new ArrayList<>();
+        unreadable.read(store, (key, window) -> {
+            keys.add(key);
+            batch.add(window);
+        }, key -> {
+            if (ByteBuffer.wrap(key).getLong() >= batch.size()) {
+                store.remove(key);
             }
-            batch.add(restored.get(i).value);
+        });
+        for (int i = 0; i < batch.size(); i++) {
+            if (ByteBuffer.wrap(keys.get(i)).getLong() != i) {
+                store.remove(keys.get(i));
+                store.put(slot(i), batch.get(i));
+            }
         }
         oldestBufferedAtMs = context.currentSystemTimeMs();
         context.schedule(Duration.ofMillis(Math.max(1, maxWaitMs)), PunctuationType.WALL_CLOCK_TIME, now -> {
+            unreadable.settle(context, DEAD_LETTERS, now);
             if (!batch.isEmpty() && now - oldestBufferedAtMs >= maxWaitMs) {
                 flush();
             }
@@ -117,6 +127,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
 
     @Override
     public void process(final Record<String, WindowRecord> record) {
+        unreadable.settle(context(), DEAD_LETTERS, record.timestamp());
         if (batch.isEmpty()) {
             oldestBufferedAtMs = context().currentSystemTimeMs();
         }
@@ -148,8 +159,8 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         for (int i = 0; i < batch.size(); i++) {
             final Embedding e = embeddings.get(i);
             telemetry.embedding(e);
-            context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).timestampMs()));
-            store.delete(slot(i));
+            context().forward(new Record<>(e.getSequenceId(), e, batch.get(i).timestampMs()), EMBEDDINGS);
+            store.remove(slot(i));
         }
         batch.clear();
     }
@@ -162,7 +173,7 @@ public final class DenseBatcher extends ContextualProcessor<String, WindowRecord
         final String message = "dense batch of " + batch.size() + " window(s): " + ProcessingFailure.describe(e);
         final List<DeadLetter> letters = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
-            store.put(slot(i), null);
+            store.remove(slot(i));
             final WindowRecord w = batch.get(i).window();
             letters.add(new DeadLetter(w.getSequenceId().getBytes(StandardCharsets.UTF_8),
                     WINDOWS.serialize(null, w), ErrorCode.PROCESSING_ERROR,

@@ -26,7 +26,6 @@ import dev.seqembed.processor.AttentionEncoder;
 import dev.seqembed.processor.ChunkValidator;
 import dev.seqembed.state.KvCacheStore;
 import dev.seqembed.state.SequenceProgress;
-import dev.seqembed.state.TokenBuffer;
 import dev.seqembed.topology.SeqembedTopology;
 
 /**
@@ -220,10 +219,11 @@ final class SequenceQuery implements AutoCloseable {
                     AttentionCausal.STORE, QueryableStoreTypes.keyValueStore()));
             bytes = KvCacheStore.storedBytes(kv, id);
         } else {
-            final ReadOnlyKeyValueStore<String, TokenBuffer> buffers = attention.store(
+            // The store holds each buffer's bytes (StateEntries): their length is the state size.
+            final ReadOnlyKeyValueStore<String, byte[]> buffers = attention.store(
                     StoreQueryParameters.fromNameAndType(AttentionEncoder.STORE, QueryableStoreTypes.keyValueStore()));
-            final TokenBuffer b = buffers.get(id);
-            bytes = b == null ? 0L : TokenBuffer.sizeBytes(b.tokens().length);
+            final byte[] b = buffers.get(id);
+            bytes = b == null ? 0L : b.length;
         }
         return new SequenceJson.AttentionPart(bytes);
     }

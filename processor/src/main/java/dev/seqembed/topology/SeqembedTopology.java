@@ -35,10 +35,15 @@ import dev.seqembed.state.KvCacheStore;
  * <pre>
  *   ingest:    tokens ─► validate ─┬─► dead-letters ─► tokens.dlq
  *                                  ├─► windower ─┬─► windows
- *                                  │             └─► dense (micro-batched) ─► embeddings.dense
+ *                                  │             └─► dense (micro-batched) ─► embeddings.dense,
+ *                                  │                                           dead-letters
  *                                  └─► attention feed ─► &lt;app-id&gt;-attention-chunks
- *   attention: &lt;app-id&gt;-attention-chunks ─► attention (encoder | causal) ─► embeddings.attention
+ *   attention: &lt;app-id&gt;-attention-chunks ─► attention (encoder | causal) ─► embeddings.attention,
+ *                                                                      dead-letters ─► tokens.dlq
  * </pre>
+ * Dead letters come from the validator (bad input), from a processor that found an unreadable entry in its store
+ * at start and from the causal path's MODEL_CHANGED; records failing after validation are dead-lettered by
+ * {@link dev.seqembed.processor.ProcessingErrorHandler}.
  */
 public final class SeqembedTopology {
 
@@ -78,9 +83,6 @@ public final class SeqembedTopology {
         t.addSource("tokens", new ByteArrayDeserializer(), new ByteArrayDeserializer(), config.topicTokens());
         t.addProcessor("validate", ChunkValidator.supplier(rules, telemetry), "tokens");
 
-        t.addProcessor("dead-letters", () -> new DeadLetterWriter(telemetry), "validate");
-        t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(), "dead-letters");
-
         t.addProcessor("windower", WindowAssembler.supplier(new WindowSlicer(models.dense().config())), "validate");
         // Windows go to the windows topic for whoever reads it, and straight on to the dense batcher in the same
         // task and transaction: not through the topic, which would cost a read_committed hop (a commit interval
@@ -89,8 +91,12 @@ public final class SeqembedTopology {
                 "windower");
         t.addProcessor("dense", DenseBatcher.supplier(models::dense, config.denseBatchMaxWindows(),
                 config.denseBatchMaxWaitMs(), telemetry), "windower");
-        t.addSink("dense-out", config.topicEmbeddingsDense(), new StringSerializer(),
+        t.addSink(DenseBatcher.EMBEDDINGS, config.topicEmbeddingsDense(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "dense");
+
+        t.addProcessor(DenseBatcher.DEAD_LETTERS, () -> new DeadLetterWriter(telemetry), "validate", "dense");
+        t.addSink("dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(),
+                DenseBatcher.DEAD_LETTERS);
 
         t.addProcessor("attention-feed", AttentionFeed::new, "validate");
         t.addSink("attention-chunks-out", config.topicAttentionChunks(), new StringSerializer(),
@@ -105,7 +111,8 @@ public final class SeqembedTopology {
 
     /**
      * The attention path: validated chunks in, one Embedding per sequence (encoder) or per chunk (causal).
-     * Causal mode dead-letters the chunks of sequences whose model is gone (MODEL_CHANGED, SPEC §10.5).
+     * Causal mode dead-letters the chunks of sequences whose model is gone (MODEL_CHANGED, SPEC §10.5); encoder mode
+     * the unreadable entries it finds in its stores at start.
      */
     public static Topology attention(final SeqembedConfig config, final LiveModels models,
                                      final Telemetry telemetry) {
@@ -133,11 +140,9 @@ public final class SeqembedTopology {
                 "attention-chunks-in");
         t.addSink(AttentionCausal.EMBEDDINGS, config.topicEmbeddingsAttention(), new StringSerializer(),
                 RecordSerdes.embedding().serializer(), "attention");
-        if (causal) {
-            t.addProcessor(AttentionCausal.DEAD_LETTERS, () -> new DeadLetterWriter(telemetry), "attention");
-            t.addSink("attention-dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(),
-                    AttentionCausal.DEAD_LETTERS);
-        }
+        t.addProcessor(AttentionCausal.DEAD_LETTERS, () -> new DeadLetterWriter(telemetry), "attention");
+        t.addSink("attention-dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(),
+                AttentionCausal.DEAD_LETTERS);
         return t;
     }
 }

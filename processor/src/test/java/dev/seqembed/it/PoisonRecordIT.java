@@ -17,7 +17,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,6 +34,7 @@ import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.model.KvCache;
 import dev.seqembed.processor.AttentionCausal;
 import dev.seqembed.processor.DeadLetter;
+import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
@@ -43,7 +43,9 @@ import dev.seqembed.topology.Models;
  * The issue's poison record on a real broker: a corrupt KV-cache header in the attention changelog, restored at a
  * restart. Before, the thread was replaced again and again and the partition stalled; now the sequence's chunk goes
  * to {@code tokens.dlq} with PROCESSING_ERROR, and the 30 good sequences sent around it are all embedded, with the
- * vectors of an offline run.
+ * vectors of an offline run. The same restart restores a corrupt dense micro-batch entry, which the dense batcher
+ * reads at start: it is dead-lettered as it is, and the dense path goes on (before, the task failed and stopped the
+ * client).
  */
 class PoisonRecordIT {
 
@@ -52,6 +54,8 @@ class PoisonRecordIT {
 
     private static final int CHUNK = 6;
     private static final String POISON = "poison";
+    /** Not a buffered window: a format byte no release wrote, then noise. */
+    private static final byte[] GARBAGE = {7, 1, 2, 3};
 
     @TempDir
     static Path dir;
@@ -76,8 +80,9 @@ class PoisonRecordIT {
             assertThat(EmbeddingReader.embeddings(KAFKA.bootstrapServers(), config.topicEmbeddingsAttention(), 1,
                     Duration.ofSeconds(60))).hasSize(1);
         }
-        // While it is stopped, a corrupt header lands in the changelog: the restart restores it.
-        corruptHeaderInChangelog(config);
+        // While it is stopped, a corrupt header and a corrupt dense batch entry land in the changelogs: the restart
+        // restores them.
+        corruptChangelogs(config);
 
         final List<TokenChunk> second = new ArrayList<>();
         for (int i = 0; i < good.size(); i++) {
@@ -98,23 +103,34 @@ class PoisonRecordIT {
             send(config, second);
             attention = EmbeddingReader.embeddings(KAFKA.bootstrapServers(), config.topicEmbeddingsAttention(),
                     1 + goodChunks, Duration.ofSeconds(90));
-            dead = EmbeddingReader.read(KAFKA.bootstrapServers(), config.topicDlq(), 2, Duration.ofSeconds(30));
+            dead = EmbeddingReader.read(KAFKA.bootstrapServers(), config.topicDlq(), 3, Duration.ofSeconds(30));
             dense = EmbeddingReader.embeddings(KAFKA.bootstrapServers(), config.topicEmbeddingsDense(),
                     expectedDenseWindows(good), Duration.ofSeconds(60));
             assertThat(app.failed()).isFalse();
             assertThat(app.state()).isEqualTo("ingest RUNNING, attention RUNNING");
         }
 
-        // The poison: its second chunk (corrupt cache) and its last (sequence closed), both PROCESSING_ERROR.
-        assertThat(dead).hasSize(2);
-        for (final ConsumerRecord<byte[], byte[]> r : dead) {
-            assertThat(header(r, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(dead).hasSize(3).allSatisfy(r ->
+                assertThat(header(r, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR"));
+        // The dense batch entry: its bytes as they were, keyed by its slot.
+        final List<ConsumerRecord<byte[], byte[]>> unreadable = dead.stream()
+                .filter(r -> header(r, DeadLetter.HEADER_MESSAGE).contains("store '" + DenseBatcher.STORE + "'"))
+                .toList();
+        assertThat(unreadable).singleElement().satisfies(r -> {
+            assertThat(r.key()).isEqualTo(new byte[Long.BYTES]);
+            assertThat(r.value()).isEqualTo(GARBAGE);
+        });
+        // The poison: its second chunk (corrupt cache) and its last (sequence closed).
+        final List<ConsumerRecord<byte[], byte[]>> poisoned = dead.stream().filter(r -> !unreadable.contains(r))
+                .toList();
+        for (final ConsumerRecord<byte[], byte[]> r : poisoned) {
             assertThat(new String(r.key(), StandardCharsets.UTF_8)).isEqualTo(POISON);
         }
-        assertThat(header(dead.get(0), DeadLetter.HEADER_MESSAGE)).contains("not a KV cache header of version");
-        assertThat(RecordSerdes.tokenChunk().decode(dead.get(0).value())).isEqualTo(poison.get(1));
-        assertThat(header(dead.get(1), DeadLetter.HEADER_MESSAGE)).contains("closed by an earlier processing error");
-        assertThat(RecordSerdes.tokenChunk().decode(dead.get(1).value())).isEqualTo(poison.get(2));
+        assertThat(header(poisoned.get(0), DeadLetter.HEADER_MESSAGE)).contains("not a KV cache header of version");
+        assertThat(RecordSerdes.tokenChunk().decode(poisoned.get(0).value())).isEqualTo(poison.get(1));
+        assertThat(header(poisoned.get(1), DeadLetter.HEADER_MESSAGE))
+                .contains("closed by an earlier processing error");
+        assertThat(RecordSerdes.tokenChunk().decode(poisoned.get(1).value())).isEqualTo(poison.get(2));
 
         // All 30 good sequences, every chunk, equal to an offline causal run; the poison only has its first chunk.
         final Path in = OfflineEmbed.writeJsonl(dir.resolve("good.jsonl"), good);
@@ -144,17 +160,23 @@ class PoisonRecordIT {
         return tokens <= w ? 1 : 1 + (tokens - w + s - 1) / s;
     }
 
-    /** Overwrites the poison's cache header in the changelog with one of an unknown version, as corruption would. */
-    private static void corruptHeaderInChangelog(final SeqembedConfig config) {
+    /**
+     * Overwrites the poison's cache header in the changelog with one of an unknown version, and writes garbage into
+     * slot 0 of a dense micro-batch, as corruption would.
+     */
+    private static void corruptChangelogs(final SeqembedConfig config) {
         final KvCache cache = models.attention().newCache();
         final byte[] header = cache.headerBytes();
         ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 99);
         final String changelog = config.applicationId() + "-attention-" + AttentionCausal.STORE + "-changelog";
-        try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers",
-                KAFKA.bootstrapServers()), new StringSerializer(), new ByteArraySerializer())) {
+        try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(Map.of("bootstrap.servers",
+                KAFKA.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
             // The store's changelog partition is the task's: the chunks topic partition of the sequence id.
             final int partition = Utils.toPositive(Utils.murmur2(POISON.getBytes(StandardCharsets.UTF_8))) % 2;
-            p.send(new ProducerRecord<>(changelog, partition, POISON + "\u0000h", header));
+            p.send(new ProducerRecord<>(changelog, partition, (POISON + "\u0000h").getBytes(StandardCharsets.UTF_8),
+                    header));
+            p.send(new ProducerRecord<>(config.applicationId() + "-" + DenseBatcher.STORE + "-changelog", 0,
+                    new byte[Long.BYTES], GARBAGE));
             p.flush();
         }
     }

@@ -11,8 +11,6 @@ import java.util.List;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,7 +23,7 @@ import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.Pooling;
-import dev.seqembed.state.ReadySequence;
+import dev.seqembed.state.StateEntries;
 import dev.seqembed.state.TokenBuffer;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
@@ -43,7 +41,7 @@ class AttentionEncoderWindowTest {
     private static Models models;
     private static BertModel model;
 
-    private KeyValueStore<String, TokenBuffer> store;
+    private StateEntries<String, TokenBuffer> store;
     private MockProcessorContext<String, Embedding> context;
     private AttentionEncoder encoder;
 
@@ -57,15 +55,9 @@ class AttentionEncoderWindowTest {
     void start() {
         context = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         context.setCurrentSystemTimeMs(1_000L);
-        store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(AttentionEncoder.STORE), Serdes.String(),
-                TokenBuffer.SERDE).withLoggingDisabled().build();
-        store.init(context.getStateStoreContext(), store);
-        context.addStateStore(store);
-        final KeyValueStore<byte[], ReadySequence> ready = Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(AttentionEncoder.READY_STORE), Serdes.ByteArray(), ReadySequence.SERDE)
-                .withLoggingDisabled().build();
-        ready.init(context.getStateStoreContext(), ready);
-        context.addStateStore(ready);
+        store = new StateEntries<>(MockStores.bytes(context, AttentionEncoder.STORE, Serdes.String()),
+                TokenBuffer.SERDE);
+        MockStores.bytes(context, AttentionEncoder.READY_STORE, Serdes.ByteArray());
         start(new AttentionEncoder.Batching(1, 0));
     }
 

@@ -44,7 +44,7 @@ class DenseBatcherTest {
     private static DenseWindowModel model;
 
     private final Telemetry telemetry = new Telemetry(new SimpleMeterRegistry());
-    private KeyValueStore<byte[], BufferedWindow> store;
+    private KeyValueStore<byte[], byte[]> store;
     private MockProcessorContext<String, Embedding> context;
     private DenseBatcher batcher;
 
@@ -56,7 +56,7 @@ class DenseBatcherTest {
     @BeforeEach
     void createStore() {
         store = Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(DenseBatcher.STORE), Serdes.ByteArray(),
-                BufferedWindow.SERDE).withLoggingDisabled().build();
+                Serdes.ByteArray()).withLoggingDisabled().build();
         final MockProcessorContext<String, Embedding> first = new MockProcessorContext<>(
                 ChunkValidatorTest.mockProperties());
         store.init(first.getStateStoreContext(), store);
@@ -96,15 +96,34 @@ class DenseBatcherTest {
         return out;
     }
 
+    private static byte[] slot(final long n) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(n).array();
+    }
+
+    /** What the store holds for a buffered window. */
+    private static byte[] buffered(final WindowRecord w, final long timestamp) {
+        return BufferedWindow.SERDE.serializer().serialize(DenseBatcher.STORE, new BufferedWindow(w, timestamp));
+    }
+
     private List<Long> storeKeys() {
         final List<Long> keys = new ArrayList<>();
-        try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
+        try (KeyValueIterator<byte[], byte[]> it = store.all()) {
             while (it.hasNext()) {
-                final KeyValue<byte[], BufferedWindow> kv = it.next();
+                final KeyValue<byte[], byte[]> kv = it.next();
                 keys.add(ByteBuffer.wrap(kv.key).getLong());
             }
         }
         return keys;
+    }
+
+    /** What was forwarded is one flushed batch of these windows, in order, each its own embedding; the store empty. */
+    private void assertFlushed(final BufferedWindow... windows) {
+        final List<Record<? extends String, ? extends Embedding>> out = forwarded();
+        assertThat(out).hasSize(windows.length);
+        for (int i = 0; i < windows.length; i++) {
+            assertEmbeds(out.get(i), windows[i].window(), windows[i].timestampMs(), windows.length);
+        }
+        assertThat(storeKeys()).isEmpty();
     }
 
     /** The output for window {@code w} is its own embedding, computed directly by the model. */
@@ -172,11 +191,7 @@ class DenseBatcherTest {
         assertThat(context.forwarded()).as("the oldest window has not waited max-wait yet").isEmpty();
 
         p.punctuate(6_000 + MAX_WAIT_MS);
-        final List<Record<? extends String, ? extends Embedding>> out = forwarded();
-        assertThat(out).hasSize(2);
-        assertEmbeds(out.get(0), w0, 1, 2);
-        assertEmbeds(out.get(1), w1, 2, 2);
-        assertThat(storeKeys()).isEmpty();
+        assertFlushed(new BufferedWindow(w0, 1), new BufferedWindow(w1, 2));
 
         context.resetForwards();
         p.punctuate(10_000);
@@ -201,13 +216,8 @@ class DenseBatcherTest {
 
         final WindowRecord w3 = window("a", 3, 1);
         process(w3, 103);
-        final List<Record<? extends String, ? extends Embedding>> out = forwarded();
-        assertThat(out).hasSize(4);
-        assertEmbeds(out.get(0), w0, 100, 4);
-        assertEmbeds(out.get(1), w1, 101, 4);
-        assertEmbeds(out.get(2), w2, 102, 4);
-        assertEmbeds(out.get(3), w3, 103, 4);
-        assertThat(storeKeys()).isEmpty();
+        assertFlushed(new BufferedWindow(w0, 100), new BufferedWindow(w1, 101), new BufferedWindow(w2, 102),
+                new BufferedWindow(w3, 103));
     }
 
     @Test
@@ -223,11 +233,7 @@ class DenseBatcherTest {
         p.punctuate(50_000 + MAX_WAIT_MS - 1);
         assertThat(context.forwarded()).isEmpty();
         p.punctuate(50_000 + MAX_WAIT_MS);
-        final List<Record<? extends String, ? extends Embedding>> out = forwarded();
-        assertThat(out).hasSize(2);
-        assertEmbeds(out.get(0), w0, 100, 2);
-        assertEmbeds(out.get(1), w1, 101, 2);
-        assertThat(storeKeys()).isEmpty();
+        assertFlushed(new BufferedWindow(w0, 100), new BufferedWindow(w1, 101));
 
         context.resetForwards();
         process(window("a", 1, 4), 102);
@@ -239,17 +245,45 @@ class DenseBatcherTest {
         // Before slots, keys counted every window ever buffered: a restored batch may sit at 7 and 9.
         final WindowRecord w0 = window("a", 0, 4);
         final WindowRecord w1 = window("b", 0, 3);
-        store.put(ByteBuffer.allocate(8).putLong(7).array(), new BufferedWindow(w0, 100));
-        store.put(ByteBuffer.allocate(8).putLong(9).array(), new BufferedWindow(w1, 101));
+        store.put(slot(7), buffered(w0, 100));
+        store.put(slot(9), buffered(w1, 101));
         startProcessor(3, 1_000);
         assertThat(storeKeys()).containsExactly(0L, 1L);
         final WindowRecord w2 = window("a", 1, 4);
         process(w2, 102);
-        final List<Record<? extends String, ? extends Embedding>> out = forwarded();
-        assertThat(out).hasSize(3);
-        assertEmbeds(out.get(0), w0, 100, 3);
-        assertEmbeds(out.get(1), w1, 101, 3);
-        assertEmbeds(out.get(2), w2, 102, 3);
-        assertThat(storeKeys()).isEmpty();
+        assertFlushed(new BufferedWindow(w0, 100), new BufferedWindow(w1, 101), new BufferedWindow(w2, 102));
+    }
+
+    @Test
+    void unreadableRestoredWindowsAreDeadLetteredOnTheNextRecordAndTheOthersKeepTheirPlace() {
+        final WindowRecord w0 = window("a", 0, 4);
+        final byte[] garbage = {7, 1, 2};
+        store.put(slot(0), garbage);
+        store.put(slot(1), buffered(w0, 100));
+        store.put(slot(2), garbage);
+        startProcessor(3, 1_000);
+        assertThat(context.forwarded()).as("nothing is forwarded from init").isEmpty();
+        final WindowRecord w1 = window("a", 1, 4);
+        process(w1, 101);
+
+        // The readable window moved into slot 0 at init; slot 2 was freed with its dead letter; w1 went to slot 1.
+        assertThat(storeKeys()).containsExactly(0L, 1L);
+        assertThat(BufferedWindow.SERDE.deserializer().deserialize("t", store.get(slot(0))))
+                .isEqualTo(new BufferedWindow(w0, 100));
+        final List<DeadLetter> dead = context.forwarded().stream()
+                .filter(f -> DenseBatcher.DEAD_LETTERS.equals(f.childName().orElse(null)))
+                .map(f -> ((SequenceEvent) (Object) f.record().value()).deadLetter()).toList();
+        assertThat(dead).extracting(DeadLetter::key).containsExactly(slot(0), slot(2));
+        assertThat(dead).allSatisfy(dl -> {
+            assertThat(dl.value()).isEqualTo(garbage);
+            assertThat(dl.reason()).isEqualTo(dev.seqembed.engine.ErrorCode.PROCESSING_ERROR);
+            assertThat(dl.message()).startsWith("unreadable entry in store 'dense-batch' key 00000000000000")
+                    .contains("format 7");
+        });
+
+        context.resetForwards();
+        final WindowRecord w2 = window("b", 0, 2);
+        process(w2, 102);
+        assertFlushed(new BufferedWindow(w0, 100), new BufferedWindow(w1, 101), new BufferedWindow(w2, 102));
     }
 }

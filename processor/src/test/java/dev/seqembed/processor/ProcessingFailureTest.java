@@ -18,10 +18,8 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueBytesStoreSupplier;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,9 +35,7 @@ import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.KvCache;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.serde.RecordSerdes;
-import dev.seqembed.state.BufferedWindow;
 import dev.seqembed.state.KvCacheStore;
-import dev.seqembed.state.ReadySequence;
 import dev.seqembed.state.TokenBuffer;
 import dev.seqembed.state.WindowBuffer;
 import dev.seqembed.testing.TestModels;
@@ -76,38 +72,6 @@ class ProcessingFailureTest {
         });
     }
 
-    private static <V> KeyValueStore<String, V> store(final KeyValueBytesStoreSupplier bytes, final MockProcessorContext<?, ?> ctx,
-                                                      final org.apache.kafka.common.serialization.Serde<V> serde) {
-        final KeyValueStore<String, V> s = Stores.keyValueStoreBuilder(bytes, Serdes.String(), serde)
-                .withLoggingDisabled().build();
-        s.init(ctx.getStateStoreContext(), s);
-        ctx.addStateStore(s);
-        return s;
-    }
-
-    /** A bytes store supplier that hands out one store, so the test can write raw (corrupt) bytes into it. */
-    private static KeyValueBytesStoreSupplier rawAccess(final String name, final List<KeyValueStore<Bytes, byte[]>> out) {
-        final KeyValueBytesStoreSupplier inner = Stores.inMemoryKeyValueStore(name);
-        final KeyValueStore<Bytes, byte[]> store = inner.get();
-        out.add(store);
-        return new KeyValueBytesStoreSupplier() {
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public KeyValueStore<Bytes, byte[]> get() {
-                return store;
-            }
-
-            @Override
-            public String metricsScope() {
-                return inner.metricsScope();
-            }
-        };
-    }
-
     private static Record<String, TokenChunk> rec(final TokenChunk c) {
         return new Record<>(c.getSequenceId(), c, 1000L);
     }
@@ -132,8 +96,7 @@ class ProcessingFailureTest {
     private Causal causal() {
         final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         ctx.setCurrentSystemTimeMs(1000);
-        final KeyValueStore<String, byte[]> store = store(Stores.inMemoryKeyValueStore(AttentionCausal.STORE), ctx,
-                Serdes.ByteArray());
+        final KeyValueStore<String, byte[]> store = MockStores.bytes(ctx, AttentionCausal.STORE, Serdes.String());
         final AttentionCausal p = new AttentionCausal(engines(), models.live(), 64, 4, telemetry);
         p.init(ctx);
         return new Causal(ctx, store, p);
@@ -198,20 +161,15 @@ class ProcessingFailureTest {
     void encoderCorruptBufferAndModelError() throws Exception {
         final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         ctx.setCurrentSystemTimeMs(1000);
-        final List<KeyValueStore<Bytes, byte[]>> raw = new ArrayList<>();
-        final KeyValueStore<String, TokenBuffer> store = store(rawAccess(AttentionEncoder.STORE, raw), ctx,
-                TokenBuffer.SERDE);
-        final KeyValueStore<byte[], ReadySequence> ready = Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(AttentionEncoder.READY_STORE), Serdes.ByteArray(), ReadySequence.SERDE)
-                .withLoggingDisabled().build();
-        ready.init(ctx.getStateStoreContext(), ready);
-        ctx.addStateStore(ready);
+        final KeyValueStore<String, byte[]> store = MockStores.bytes(ctx, AttentionEncoder.STORE, Serdes.String());
+        final KeyValueStore<byte[], byte[]> ready = MockStores.bytes(ctx, AttentionEncoder.READY_STORE,
+                Serdes.ByteArray());
         // Batches of two sequences: the second completed sequence flushes both.
         final AttentionEncoder p = new AttentionEncoder(engines(), models.live(), 64, 0,
                 new AttentionEncoder.Batching(8, 60_000), telemetry);
         p.init(ctx);
         p.process(rec(chunk("c", 0, tokens(4, 1), false)));
-        raw.get(0).put(Bytes.wrap("c".getBytes(StandardCharsets.UTF_8)), new byte[] {7, 1, 2});
+        store.put("c", new byte[] {7, 1, 2});
         assertThatThrownBy(() -> p.process(rec(chunk("c", 1, tokens(4, 2), false))))
                 .isInstanceOf(ProcessingFailure.class).hasMessageContaining("format 7");
         assertThat(store.get("c")).isNull();
@@ -233,7 +191,7 @@ class ProcessingFailureTest {
         final TokenChunk whole = RecordSerdes.tokenChunk().decode(f.deadLetters().get(0).value());
         assertThat(whole).isEqualTo(chunk("e", 0, e, true));
         assertThat(keysOf(store, "e")).isEmpty();
-        try (KeyValueIterator<byte[], ReadySequence> it = ready.all()) {
+        try (KeyValueIterator<byte[], byte[]> it = ready.all()) {
             assertThat(it.hasNext()).isFalse();
         }
         assertThat(ctx.forwarded()).isEmpty();
@@ -242,17 +200,62 @@ class ProcessingFailureTest {
         assertThat(ctx.forwarded()).hasSize(1);
     }
 
+    /**
+     * Unreadable entries found at init (a buffer, and a closed marker, whose value is never read but is still part
+     * of the store's whole read): dead-lettered on the next record, their sequences closed (the marker rewritten).
+     */
+    @Test
+    void encoderUnreadableEntriesAtInitCloseTheirSequences() {
+        final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(
+                ChunkValidatorTest.mockProperties());
+        ctx.setCurrentSystemTimeMs(1000);
+        final KeyValueStore<String, byte[]> store = MockStores.bytes(ctx, AttentionEncoder.STORE, Serdes.String());
+        MockStores.bytes(ctx, AttentionEncoder.READY_STORE, Serdes.ByteArray());
+        final int[] g = tokens(6, 1);
+        store.put("b", new byte[] {7, 1, 2});
+        store.put(ClosedSequences.markerKey("m"), new byte[] {7});
+        store.put("g", TokenBuffer.SERDE.serializer().serialize("t", new TokenBuffer(Arrays.copyOfRange(g, 0, 3))));
+        final AttentionEncoder p = new AttentionEncoder(engines(), models.live(), 64, 0,
+                new AttentionEncoder.Batching(1, 60_000), telemetry);
+        p.init(ctx);
+        assertThat(ctx.forwarded()).isEmpty();
+        p.process(rec(chunk("g", 1, Arrays.copyOfRange(g, 3, 6), true)));
+
+        final List<DeadLetter> dead = ctx.forwarded().stream()
+                .filter(f -> AttentionCausal.DEAD_LETTERS.equals(f.childName().orElse(null)))
+                .map(f -> ((SequenceEvent) (Object) f.record().value()).deadLetter()).toList();
+        assertThat(dead).extracting(dl -> new String(dl.key(), StandardCharsets.UTF_8)).containsExactly("b", "m");
+        assertThat(dead.get(0).message()).startsWith("unreadable entry in store 'attention-buffer' key 'b' removed: ")
+                .contains("format 7").endsWith("sequence 'b' closed");
+        assertThat(dead.get(1).message()).contains("key 'm\\0closed'").endsWith("sequence 'm' closed");
+        assertThat(dead).allSatisfy(dl -> assertThat(dl.reason()).isEqualTo(ErrorCode.PROCESSING_ERROR));
+        assertThat(store.get("b")).isNull();
+        // The unreadable marker is replaced by a readable one: m stays closed.
+        assertThat(TokenBuffer.SERDE.deserializer().deserialize("t", store.get(ClosedSequences.markerKey("m"))))
+                .isNotNull();
+        for (final String closed : List.of("b", "m")) {
+            assertThatThrownBy(() -> p.process(rec(chunk(closed, 1, tokens(2, 2), true))))
+                    .isInstanceOf(ProcessingFailure.class)
+                    .hasMessageContaining("closed by an earlier processing error");
+        }
+        assertThat(keysOf(store, "b")).isEmpty();
+        assertThat(keysOf(store, "m")).isEmpty();
+        // g went on from its restored tokens.
+        final List<Embedding> out = ctx.forwarded().stream()
+                .filter(f -> AttentionCausal.EMBEDDINGS.equals(f.childName().orElse(null)))
+                .map(f -> (Embedding) f.record().value()).toList();
+        assertThat(out).extracting(Embedding::getSequenceId).containsExactly("g");
+        assertThat(Vectors.toArray(out.get(0).getVector())).containsExactly(
+                models.attention().encode(g, Pooling.MEAN, true), org.assertj.core.data.Offset.offset(1e-5f));
+    }
+
     @Test
     void encoderBatchWithACorruptEntryDeadLettersTheOthersAndFreesAll() {
         final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         ctx.setCurrentSystemTimeMs(1000);
-        store(Stores.inMemoryKeyValueStore(AttentionEncoder.STORE), ctx, TokenBuffer.SERDE);
-        final List<KeyValueStore<Bytes, byte[]>> raw = new ArrayList<>();
-        final KeyValueBytesStoreSupplier readyBytes = rawAccess(AttentionEncoder.READY_STORE, raw);
-        final KeyValueStore<byte[], ReadySequence> ready = Stores.keyValueStoreBuilder(readyBytes, Serdes.ByteArray(),
-                ReadySequence.SERDE).withLoggingDisabled().build();
-        ready.init(ctx.getStateStoreContext(), ready);
-        ctx.addStateStore(ready);
+        MockStores.bytes(ctx, AttentionEncoder.STORE, Serdes.String());
+        final KeyValueStore<byte[], byte[]> ready = MockStores.bytes(ctx, AttentionEncoder.READY_STORE,
+                Serdes.ByteArray());
         // Three sequences of 4 tokens flush together at 12 tokens.
         final AttentionEncoder p = new AttentionEncoder(engines(), models.live(), 64, 0,
                 new AttentionEncoder.Batching(12, 60_000), telemetry);
@@ -260,8 +263,8 @@ class ProcessingFailureTest {
         p.process(rec(chunk("a", 0, tokens(4, 1), true)));
         p.process(rec(chunk("b", 0, tokens(4, 2), true)));
         // a's waiting entry is corrupted, as a bad changelog record would restore it.
-        try (KeyValueIterator<Bytes, byte[]> it = raw.get(0).all()) {
-            raw.get(0).put(it.next().key, new byte[] {7, 1, 2});
+        try (KeyValueIterator<byte[], byte[]> it = ready.all()) {
+            ready.put(it.next().key, new byte[] {7, 1, 2});
         }
         final ProcessingFailure f = org.assertj.core.api.Assertions.catchThrowableOfType(ProcessingFailure.class,
                 () -> p.process(rec(chunk("c", 0, tokens(4, 3), true))));
@@ -269,7 +272,7 @@ class ProcessingFailureTest {
         assertThat(f.deadLetters()).extracting(dl -> new String(dl.key(), StandardCharsets.UTF_8))
                 .containsExactly("b", "c");
         assertThat(f.deadLetters()).allSatisfy(dl -> assertThat(dl.reason()).isEqualTo(ErrorCode.PROCESSING_ERROR));
-        try (KeyValueIterator<Bytes, byte[]> it = raw.get(0).all()) {
+        try (KeyValueIterator<byte[], byte[]> it = ready.all()) {
             assertThat(it.hasNext()).as("every waiting entry freed, the corrupt one too").isFalse();
         }
         assertThat(ctx.forwarded()).isEmpty();
@@ -283,8 +286,8 @@ class ProcessingFailureTest {
         final MockProcessorContext<String, WindowRecord> ctx = new MockProcessorContext<>(
                 ChunkValidatorTest.mockProperties());
         final List<KeyValueStore<Bytes, byte[]>> raw = new ArrayList<>();
-        final KeyValueStore<String, WindowBuffer> store = store(rawAccess(WindowAssembler.STORE, raw), ctx,
-                WindowBuffer.SERDE);
+        final KeyValueStore<String, WindowBuffer> store = MockStores.typed(ctx,
+                MockStores.rawAccess(WindowAssembler.STORE, raw), Serdes.String(), WindowBuffer.SERDE);
         final WindowAssembler p = new WindowAssembler(new WindowSlicer(TestModels.DENSE));
         p.init(ctx);
         final java.util.function.Function<TokenChunk, Record<String, SequenceEvent>> ev =
@@ -317,11 +320,7 @@ class ProcessingFailureTest {
             }
         };
         ctx.setCurrentSystemTimeMs(1000);
-        final KeyValueStore<byte[], BufferedWindow> store = Stores.keyValueStoreBuilder(
-                Stores.inMemoryKeyValueStore(DenseBatcher.STORE), Serdes.ByteArray(), BufferedWindow.SERDE)
-                .withLoggingDisabled().build();
-        store.init(ctx.getStateStoreContext(), store);
-        ctx.addStateStore(store);
+        final KeyValueStore<byte[], byte[]> store = MockStores.bytes(ctx, DenseBatcher.STORE, Serdes.ByteArray());
         final DenseBatcher p = new DenseBatcher(models::dense, 3, 60_000, telemetry);
         p.init(ctx);
         final WindowSlicer slicer = new WindowSlicer(TestModels.DENSE);
@@ -344,7 +343,7 @@ class ProcessingFailureTest {
             assertThat(dev.seqembed.serde.RecordSerdes.windowRecord().deserializer().deserialize("t", dl.value()))
                     .isEqualTo(windows.get(i));
         }
-        try (KeyValueIterator<byte[], BufferedWindow> it = store.all()) {
+        try (KeyValueIterator<byte[], byte[]> it = store.all()) {
             assertThat(it.hasNext()).isFalse();
         }
         assertThat(ctx.forwarded()).isEmpty();

@@ -10,10 +10,12 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -34,9 +36,14 @@ import dev.seqembed.model.DenseWindowModel;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.model.WindowMlpConfig;
 import dev.seqembed.processor.AttentionCausal;
+import dev.seqembed.processor.AttentionEncoder;
 import dev.seqembed.processor.DeadLetter;
+import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.serde.RecordSerdes;
+import dev.seqembed.state.BufferedWindow;
 import dev.seqembed.state.KvCacheStore;
+import dev.seqembed.state.ReadySequence;
+import dev.seqembed.state.TokenBuffer;
 import dev.seqembed.state.WindowBuffer;
 import dev.seqembed.testing.TestModels;
 
@@ -44,8 +51,18 @@ import dev.seqembed.testing.TestModels;
  * Records that fail after validation, through the real topologies (SPEC §10.6): a corrupt KV-cache entry in the
  * attention state and a model that throws. The failing record goes to {@code tokens.dlq} with reason
  * PROCESSING_ERROR and its original bytes; everything else is processed as if nothing happened.
+ *
+ * <p>And a corrupt entry in a store that a processor reads whole when its task starts (restored from a corrupt
+ * changelog record): instead of failing the task, and with it the client, the entry is removed, dead-lettered with
+ * its raw bytes as PROCESSING_ERROR (message: store, key, decoding error) and counted; the processor goes on with
+ * the readable entries, and a sequence whose buffered tokens were lost is closed.
  */
 class ProcessingErrorTopologyTest {
+
+    /** Not a state value: a format byte no release wrote, then noise. */
+    private static final byte[] GARBAGE = {7, 1, 2, 3};
+    /** The attention topology's stores in encoder mode. */
+    private static final List<String> ENCODER_STORES = List.of(AttentionEncoder.STORE, AttentionEncoder.READY_STORE);
 
     @TempDir
     static Path modelDir;
@@ -71,6 +88,41 @@ class ProcessingErrorTopologyTest {
 
     private static String header(final TestRecord<byte[], byte[]> r, final String name) {
         return new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
+    }
+
+    private static byte[] utf8(final String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] slot(final long n) {
+        return ByteBuffer.allocate(Long.BYTES).putLong(n).array();
+    }
+
+    /** A dead letter of an unreadable entry: PROCESSING_ERROR, the raw bytes, no source record. */
+    private static void assertUnreadable(final TestRecord<byte[], byte[]> r, final byte[] key, final String store,
+                                         final String keyText) {
+        assertThat(r.key()).isEqualTo(key);
+        assertThat(r.value()).isEqualTo(GARBAGE);
+        assertThat(header(r, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(header(r, DeadLetter.HEADER_MESSAGE))
+                .contains("unreadable entry in store '" + store + "' key " + keyText)
+                .contains("has format 7");
+        assertThat(header(r, DeadLetter.HEADER_TOPIC)).isEmpty();
+        assertThat(header(r, DeadLetter.HEADER_PARTITION)).isEqualTo("-1");
+        assertThat(header(r, DeadLetter.HEADER_OFFSET)).isEqualTo("-1");
+    }
+
+    private double deadLettered() {
+        return fx.telemetry.registry().counter("seqembed.dlq", "reason", "PROCESSING_ERROR").count();
+    }
+
+    /** The Embedding's vector is {@code want}, to 1e-5 per component. */
+    private static void assertVector(final Embedding e, final float[] want) {
+        final float[] got = Vectors.toArray(e.getVector());
+        assertThat(got).hasSameSizeAs(want);
+        for (int i = 0; i < want.length; i++) {
+            assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
+        }
     }
 
     @Test
@@ -112,10 +164,7 @@ class ProcessingErrorTopologyTest {
         assertThat(out).extracting(e -> e.getSequenceId() + "#" + e.getIndex())
                 .containsExactly("p#0", "g#0", "g#1", "g#2");
         final float[] whole = models.attention().appendCausal(models.attention().newCache(), g, Pooling.MEAN, true);
-        final float[] got = Vectors.toArray(out.get(3).getVector());
-        for (int i = 0; i < whole.length; i++) {
-            assertThat(got[i]).isCloseTo(whole[i], within(1e-5f));
-        }
+        assertVector(out.get(3), whole);
         // Nothing of p is left in the attention state; the ingest side saw nothing wrong.
         assertThat(KvCacheStore.storedBytes(cache, "p")).isZero();
         assertThat(fx.dlq.isEmpty()).isTrue();
@@ -153,10 +202,7 @@ class ProcessingErrorTopologyTest {
         assertThat(RecordSerdes.tokenChunk().decode(dead.get(0).value())).isEqualTo(chunk("a", 0, a, true));
         assertThat(out).extracting(Embedding::getSequenceId).containsExactly("b");
         final float[] want = models.attention().encode(b, Pooling.MEAN, true);
-        final float[] got = Vectors.toArray(out.get(0).getVector());
-        for (int i = 0; i < want.length; i++) {
-            assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
-        }
+        assertVector(out.get(0), want);
     }
 
     /**
@@ -213,6 +259,112 @@ class ProcessingErrorTopologyTest {
             final float[] want = models.dense().embedWindow(Vectors.toIntArray(w.getTokens()), w.getValid());
             assertThat(Vectors.toArray(out.get(i).getVector())).containsExactly(want, within(1e-6f));
         }
+        assertThat(fx.dlq.isEmpty()).isTrue();
+    }
+
+    @Test
+    void anUnreadableEncoderBufferIsDeadLetteredAndClosesOnlyItsSequence() throws Exception {
+        final int[] g = tokens(10, 2);
+        final int[] p = tokens(9, 5);
+        final Map<byte[], byte[]> entries = new LinkedHashMap<>();
+        entries.put(utf8("g"), TokenBuffer.SERDE.serializer().serialize("t",
+                new TokenBuffer(Arrays.copyOfRange(g, 0, 4), models.attention().sha256())));
+        entries.put(utf8("p"), GARBAGE);
+        TopologyFixture.restored(stateDir, TopologyFixture.attentionApplicationId(Map.of()), ENCODER_STORES,
+                AttentionEncoder.STORE, entries);
+        fx = new TopologyFixture(models, stateDir, Map.of());
+        assertThat(fx.attentionDlq.isEmpty()).as("settled on the first record, not in init").isTrue();
+
+        fx.sendToAttention(chunk("g", 1, Arrays.copyOfRange(g, 4, 10), true));
+        fx.sendToAttention(chunk("p", 1, Arrays.copyOfRange(p, 4, 7), false));
+        fx.sendToAttention(chunk("p", 2, Arrays.copyOfRange(p, 7, 9), true));
+        final List<Embedding> out = fx.attentionOut();
+
+        final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
+        assertThat(dead).hasSize(3);
+        assertUnreadable(dead.get(0), utf8("p"), AttentionEncoder.STORE, "'p'");
+        assertThat(header(dead.get(0), DeadLetter.HEADER_MESSAGE)).endsWith("sequence 'p' closed");
+        // p's later chunks are not buffered anew (an embedding of its last five tokens): closed, like the causal path.
+        for (final TestRecord<byte[], byte[]> r : dead.subList(1, 3)) {
+            assertThat(r.key()).isEqualTo(utf8("p"));
+            assertThat(header(r, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+            assertThat(header(r, DeadLetter.HEADER_MESSAGE)).contains("closed by an earlier processing error");
+        }
+        assertThat(deadLettered()).isEqualTo(3.0);
+        // g goes on from its restored tokens: one Embedding of all ten.
+        assertThat(out).extracting(Embedding::getSequenceId).containsExactly("g");
+        assertVector(out.get(0), models.attention().encode(g, Pooling.MEAN, true));
+        // Nothing of p is left: the entry, and the marker its last chunk removed.
+        final KeyValueStore<String, byte[]> store = fx.attentionDriver.getKeyValueStore(AttentionEncoder.STORE);
+        try (KeyValueIterator<String, byte[]> it = store.all()) {
+            assertThat(it.hasNext()).isFalse();
+        }
+    }
+
+    @Test
+    void anUnreadableWaitingSequenceIsDeadLetteredAndTheBatchGoesOn() throws Exception {
+        final int[] a = tokens(7, 3);
+        final int[] b = tokens(5, 8);
+        final Map<byte[], byte[]> waiting = new LinkedHashMap<>();
+        waiting.put(slot(0), ReadySequence.SERDE.serializer().serialize("t",
+                new ReadySequence("a", a, 123L, models.attention().sha256())));
+        waiting.put(slot(1), GARBAGE);
+        TopologyFixture.restored(stateDir, TopologyFixture.attentionApplicationId(Map.of()), ENCODER_STORES,
+                AttentionEncoder.READY_STORE, waiting);
+        fx = new TopologyFixture(models, stateDir, Map.of());
+
+        // The wait bound runs out: the punctuator dead-letters the unreadable entry, then flushes the batch.
+        final List<Embedding> restored = fx.attentionOut();
+        final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
+        assertThat(dead).hasSize(1);
+        // A waiting sequence's id is in its (unreadable) value: the key is the store's, its arrival number.
+        assertUnreadable(dead.get(0), slot(1), AttentionEncoder.READY_STORE, "0000000000000001");
+        assertThat(deadLettered()).isEqualTo(1.0);
+        assertThat(restored).extracting(Embedding::getSequenceId).containsExactly("a");
+        assertVector(restored.get(0), models.attention().encode(a, Pooling.MEAN, true));
+
+        // The next sequence takes the freed arrival number and is embedded as usual.
+        fx.sendToAttention(chunk("b", 0, b, true));
+        final List<Embedding> next = fx.attentionOut();
+        assertThat(next).extracting(Embedding::getSequenceId).containsExactly("b");
+        assertVector(next.get(0), models.attention().encode(b, Pooling.MEAN, true));
+        assertThat(fx.attentionDriver.getKeyValueStore(AttentionEncoder.READY_STORE).approximateNumEntries()).isZero();
+        assertThat(fx.attentionDlq.isEmpty()).isTrue();
+    }
+
+    @Test
+    void unreadableDenseBatchWindowsAreDeadLetteredAndTheRestOfTheBatchIsEmbedded() throws Exception {
+        final WindowRecord w = new WindowSlicer(TestModels.DENSE).append(WindowBuffer.EMPTY, tokens(6, 4), false)
+                .windows().get(0).toRecord("d", 900);
+        // Slot 0 unreadable (the readable window moves into it), slot 1 readable, slot 2 unreadable.
+        final Map<byte[], byte[]> batch = new LinkedHashMap<>();
+        batch.put(slot(0), GARBAGE);
+        batch.put(slot(1), BufferedWindow.SERDE.serializer().serialize("t", new BufferedWindow(w, 456L)));
+        batch.put(slot(2), GARBAGE);
+        TopologyFixture.restored(stateDir, TopologyFixture.ingestApplicationId(Map.of()),
+                SeqembedTopology.INGEST_STORES, DenseBatcher.STORE, batch);
+        fx = new TopologyFixture(models, stateDir, Map.of());
+
+        final List<Embedding> restored = fx.denseOut();
+        final List<TestRecord<byte[], byte[]>> dead = fx.dlq.readRecordsToList();
+        assertThat(dead).hasSize(2);
+        assertUnreadable(dead.get(0), slot(0), DenseBatcher.STORE, "0000000000000000");
+        assertUnreadable(dead.get(1), slot(2), DenseBatcher.STORE, "0000000000000002");
+        assertThat(deadLettered()).isEqualTo(2.0);
+        assertThat(restored).hasSize(1);
+        assertThat(restored.get(0).getSequenceId()).isEqualTo("d");
+        assertThat(Vectors.toArray(restored.get(0).getVector())).containsExactly(
+                models.dense().embedWindow(Vectors.toIntArray(w.getTokens()), w.getValid()), within(1e-6f));
+        final KeyValueStore<byte[], byte[]> store = fx.driver.getKeyValueStore(DenseBatcher.STORE);
+        try (KeyValueIterator<byte[], byte[]> it = store.all()) {
+            assertThat(it.hasNext()).as("every slot freed").isFalse();
+        }
+
+        // New sequences are windowed and embedded as usual.
+        fx.send(chunk("n", 0, tokens(9, 1), true));
+        final List<Embedding> next = fx.denseOut();
+        assertThat(next).isNotEmpty().allSatisfy(e -> assertThat(e.getSequenceId()).isEqualTo("n"));
+        assertThat(next.get(next.size() - 1).getFinal$()).isTrue();
         assertThat(fx.dlq.isEmpty()).isTrue();
     }
 }

@@ -1,21 +1,30 @@
 package dev.seqembed.topology;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.processor.TaskId;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+import org.apache.kafka.streams.state.internals.OffsetCheckpoint;
 import org.apache.kafka.streams.test.TestRecord;
 
 import dev.seqembed.avro.Embedding;
@@ -89,6 +98,42 @@ final class TopologyFixture implements AutoCloseable {
                 RecordSerdes.embedding().deserializer());
     }
 
+    /**
+     * Writes entries (raw key and value bytes) into a persistent store of a topology before a fixture on
+     * {@code stateDir} opens it, with a checkpoint for each of the task's {@code stores}: what a restart finds once
+     * it has restored the changelogs, a corrupt record included. {@code applicationId} is the client's (the attention
+     * client's ends in {@link SeqembedTopology#ATTENTION_APP_SUFFIX}); the driver runs one task, 0_0.
+     */
+    static void restored(final Path stateDir, final String applicationId, final List<String> stores,
+                         final String store, final Map<byte[], byte[]> entries) throws IOException {
+        final Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        final Path taskDir = stateDir.resolve(applicationId).resolve("0_0");
+        final MockProcessorContext<Object, Object> context = new MockProcessorContext<>(props, new TaskId(0, 0),
+                taskDir.toFile());
+        final KeyValueStore<Bytes, byte[]> rocks = Stores.persistentKeyValueStore(store).get();
+        rocks.init(context.getStateStoreContext(), rocks);
+        entries.forEach((k, v) -> rocks.put(Bytes.wrap(k), v));
+        rocks.close();
+        // Under exactly-once a task's non-empty state without a checkpoint is wiped as possibly uncommitted.
+        final Map<TopicPartition, Long> checkpoint = new HashMap<>();
+        for (final String name : stores) {
+            checkpoint.put(new TopicPartition(applicationId + "-" + name + "-changelog", 0), 0L);
+        }
+        new OffsetCheckpoint(taskDir.resolve(".checkpoint").toFile()).write(checkpoint);
+    }
+
+    /** The ingest client's application id for fixtures on these settings. */
+    static String ingestApplicationId(final Map<String, String> settings) {
+        return SeqembedConfig.from(Map.of("bootstrap.servers", "unused:9092"), settings).applicationId();
+    }
+
+    /** The attention client's application id for fixtures on these settings. */
+    static String attentionApplicationId(final Map<String, String> settings) {
+        return ingestApplicationId(settings) + SeqembedTopology.ATTENTION_APP_SUFFIX;
+    }
+
     void send(final TokenChunk chunk) {
         send(chunk.getSequenceId(), RecordSerdes.tokenChunk().encode(chunk));
     }
@@ -97,6 +142,12 @@ final class TopologyFixture implements AutoCloseable {
         time = time.plusMillis(1);
         tokens.pipeInput(new TestRecord<>(key == null ? null : key.getBytes(StandardCharsets.UTF_8), value, time));
         pumpChunks();
+    }
+
+    /** Hands a validated chunk to the attention client directly, as the chunks topic would. */
+    void sendToAttention(final TokenChunk chunk) {
+        time = time.plusMillis(1);
+        chunksIn.pipeInput(new TestRecord<>(chunk.getSequenceId(), chunk, time));
     }
 
     /** Lets the wall-clock punctuators run (dense batch flush, idle eviction). */
