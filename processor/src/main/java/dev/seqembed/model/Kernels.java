@@ -119,6 +119,14 @@ final class Kernels {
     static float exp(final float x) {
         final float xc = Math.max(x, EXP_MIN);
         final float t = xc * LOG2E + ROUND_MAGIC;
+        return expReduced(xc, t) * scale2n(t);
+    }
+
+    /**
+     * exp(xc) / 2^n for the magic-rounded t = xc log2(e) + ROUND_MAGIC (n = t - ROUND_MAGIC): the polynomial on
+     * the reduced argument. Float arithmetic only, so C2 still vectorises the loops it is inlined into.
+     */
+    private static float expReduced(final float xc, final float t) {
         final float n = t - ROUND_MAGIC;
         final float r = xc - n * LN2_HI - n * LN2_LO;
         float p = EXP_P0;
@@ -127,8 +135,7 @@ final class Kernels {
         p = p * r + EXP_P3;
         p = p * r + EXP_P4;
         p = p * r + EXP_P5;
-        final float y = p * r * r + r + 1f;
-        return y * scale2n(t);
+        return p * r * r + r + 1f;
     }
 
     /**
@@ -139,16 +146,8 @@ final class Kernels {
         for (int i = 0; i < k; i++) {
             final float xc = Math.max(v[i], EXP_MIN);
             final float t = xc * LOG2E + ROUND_MAGIC;
-            final float n = t - ROUND_MAGIC;
-            final float r = xc - n * LN2_HI - n * LN2_LO;
-            float p = EXP_P0;
-            p = p * r + EXP_P1;
-            p = p * r + EXP_P2;
-            p = p * r + EXP_P3;
-            p = p * r + EXP_P4;
-            p = p * r + EXP_P5;
             expo[i] = t;
-            v[i] = p * r * r + r + 1f;
+            v[i] = expReduced(xc, t);
         }
         for (int i = 0; i < k; i++) {
             v[i] *= scale2n(expo[i]);
