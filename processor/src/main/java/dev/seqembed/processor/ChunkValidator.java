@@ -1,12 +1,16 @@
 package dev.seqembed.processor;
 
 import java.io.IOException;
+import java.nio.BufferUnderflowException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -100,7 +104,7 @@ public final class ChunkValidator extends ContextualProcessor<byte[], byte[], St
             reject(record, ErrorCode.KEY_MISMATCH, "record key '" + key + "' != sequence_id '" + id + "'");
             return;
         }
-        final SequenceProgress progress = store.get(id);
+        final SequenceProgress progress = progress(id, record.timestamp());
         final int index = chunk.getChunkIndex();
         final int expected = progress == null ? 0 : progress.nextChunkIndex();
         if (progress != null && index < expected) {
@@ -157,16 +161,59 @@ public final class ChunkValidator extends ContextualProcessor<byte[], byte[], St
         context().forward(record.withKey((String) null).withValue(SequenceEvent.reject(dl)));
     }
 
+    /**
+     * The sequence's progress. An entry that cannot be decoded (a corrupt changelog record, restored) would fail
+     * every chunk of the sequence and every eviction scan: it closes the sequence instead ({@link #closeUnreadable}).
+     */
+    private SequenceProgress progress(final String id, final long timestamp) {
+        try {
+            return store.get(id);
+        } catch (final SerializationException | BufferUnderflowException e) {
+            return closeUnreadable(id, e, timestamp);
+        }
+    }
+
+    /**
+     * Replaces an unreadable progress entry with the sequence closed as {@code PROCESSING_ERROR} (its later chunks
+     * are dead-lettered with that reason), dead-letters the loss (key = sequence id, empty value, the decoding
+     * error; the bytes are not at hand through the typed store) and aborts the sequence downstream, so its buffered tokens never yield an embedding of part of it.
+     */
+    private SequenceProgress closeUnreadable(final String id, final RuntimeException error, final long timestamp) {
+        final SequenceProgress closed = new SequenceProgress(0, 0, true, ErrorCode.PROCESSING_ERROR.name(),
+                context().currentSystemTimeMs());
+        store.put(id, closed); // a put does not read the old value back
+        final String message = "unreadable entry in store '" + STORE + "' key '" + id + "' replaced: "
+                + ProcessingFailure.describe(error) + "; sequence '" + id + "' closed";
+        LOG.warn("{}, dead-lettered as {} (task {})", message, ErrorCode.PROCESSING_ERROR, context().taskId());
+        final byte[] key = id.getBytes(StandardCharsets.UTF_8);
+        context().forward(new Record<>((String) null, SequenceEvent.reject(new DeadLetter(key, new byte[0],
+                ErrorCode.PROCESSING_ERROR, message, null, -1, -1)), timestamp));
+        context().forward(new Record<>(id, SequenceEvent.abort(id), timestamp));
+        return closed;
+    }
+
     private void evictIdle(final long now) {
         final List<KeyValue<String, SequenceProgress>> idle = new ArrayList<>();
+        final Map<String, RuntimeException> unreadable = new LinkedHashMap<>();
         try (KeyValueIterator<String, SequenceProgress> it = store.all()) {
             while (it.hasNext()) {
-                final KeyValue<String, SequenceProgress> kv = it.next();
+                final String key = it.peekNextKey();
+                final KeyValue<String, SequenceProgress> kv;
+                try {
+                    kv = it.next();
+                } catch (final SerializationException | BufferUnderflowException e) {
+                    unreadable.put(key, e);
+                    if (it.hasNext() && key.equals(it.peekNextKey())) {
+                        break; // the iterator did not move past it: leave the rest to the next scan
+                    }
+                    continue;
+                }
                 if (now - kv.value.lastSeenMs() >= rules.idleTimeoutMs()) {
                     idle.add(kv);
                 }
             }
         }
+        unreadable.forEach((id, e) -> closeUnreadable(id, e, now));
         int open = 0;
         for (final KeyValue<String, SequenceProgress> kv : idle) {
             store.delete(kv.key);

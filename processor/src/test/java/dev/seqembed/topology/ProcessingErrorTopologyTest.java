@@ -37,6 +37,7 @@ import dev.seqembed.model.Pooling;
 import dev.seqembed.model.WindowMlpConfig;
 import dev.seqembed.processor.AttentionCausal;
 import dev.seqembed.processor.AttentionEncoder;
+import dev.seqembed.processor.ChunkValidator;
 import dev.seqembed.processor.DeadLetter;
 import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.serde.RecordSerdes;
@@ -123,6 +124,66 @@ class ProcessingErrorTopologyTest {
         for (int i = 0; i < want.length; i++) {
             assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
         }
+    }
+
+    /** Asserts the dead letter of an unreadable sequence-progress entry: it closed sequence {@code id}. */
+    private static void assertUnreadableProgress(final TestRecord<byte[], byte[]> r, final String id) {
+        assertThat(new String(r.key(), StandardCharsets.UTF_8)).isEqualTo(id);
+        assertThat(r.value()).isEmpty();
+        assertThat(header(r, DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(header(r, DeadLetter.HEADER_MESSAGE))
+                .contains("unreadable entry in store '" + ChunkValidator.STORE + "' key '" + id + "' replaced")
+                .contains("has format 7").contains("sequence '" + id + "' closed");
+        assertThat(header(r, DeadLetter.HEADER_PARTITION)).isEqualTo("-1");
+    }
+
+    @Test
+    void anUnreadableProgressEntryClosesItsSequenceAndTheOthersGoOn() throws Exception {
+        TopologyFixture.restored(stateDir, TopologyFixture.ingestApplicationId(Map.of()),
+                SeqembedTopology.INGEST_STORES, ChunkValidator.STORE,
+                Map.of("p".getBytes(StandardCharsets.UTF_8), GARBAGE));
+        fx = new TopologyFixture(models, stateDir, Map.of());
+
+        final TokenChunk p1 = chunk("p", 1, tokens(4, 1), false);
+        fx.send(p1);
+        final int[] g = tokens(20, 3);
+        fx.send(chunk("g", 0, g, true));
+        fx.send(chunk("p", 2, tokens(4, 2), true));
+
+        final List<TestRecord<byte[], byte[]>> dead = fx.dlq.readRecordsToList();
+        assertThat(dead).hasSize(3);
+        assertUnreadableProgress(dead.get(0), "p");
+        // p's chunks after the loss: dead-lettered with their bytes, never embedded
+        assertThat(RecordSerdes.tokenChunk().decode(dead.get(1).value())).isEqualTo(p1);
+        assertThat(header(dead.get(1), DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(header(dead.get(1), DeadLetter.HEADER_MESSAGE)).contains("already rejected with PROCESSING_ERROR");
+        assertThat(header(dead.get(2), DeadLetter.HEADER_REASON)).isEqualTo("PROCESSING_ERROR");
+        assertThat(deadLettered()).isEqualTo(3.0);
+        // g, sent around them, comes out on both paths as usual
+        assertThat(fx.denseOut()).isNotEmpty().allSatisfy(e -> assertThat(e.getSequenceId()).isEqualTo("g"));
+        final List<Embedding> attention = fx.attentionOut();
+        assertThat(attention).extracting(Embedding::getSequenceId).containsExactly("g");
+        assertVector(attention.get(0), models.attention().encode(g, Pooling.MEAN, true));
+    }
+
+    @Test
+    void theIdleScanClosesAnUnreadableProgressEntryAndStillEvicts() throws Exception {
+        TopologyFixture.restored(stateDir, TopologyFixture.ingestApplicationId(Map.of()),
+                SeqembedTopology.INGEST_STORES, ChunkValidator.STORE,
+                Map.of("p".getBytes(StandardCharsets.UTF_8), GARBAGE));
+        fx = new TopologyFixture(models, stateDir, Map.of(SeqembedConfig.STATE_IDLE_TIMEOUT_MS, "4000"));
+        fx.send(chunk("g", 0, tokens(8, 3), false));
+
+        fx.advance(java.time.Duration.ofMillis(1_100)); // one scan: p is found unreadable, g is not idle yet
+        final List<TestRecord<byte[], byte[]>> dead = fx.dlq.readRecordsToList();
+        assertThat(dead).hasSize(1);
+        assertUnreadableProgress(dead.get(0), "p");
+
+        fx.advance(java.time.Duration.ofMillis(5_000)); // later scans: g evicted, nothing fails again
+        assertThat(fx.dlq.isEmpty()).isTrue();
+        assertThat(fx.telemetry.registry().counter("seqembed.sequences.evicted").count()).isEqualTo(1.0);
+        fx.send(chunk("p", 0, tokens(4, 1), true)); // p's closed entry was evicted too: the id starts afresh
+        assertThat(fx.dlq.isEmpty()).isTrue();
     }
 
     @Test
