@@ -483,8 +483,8 @@ public final class BertModel {
         final int h = config.hiddenSize();
         final int m = s.rows();
         final int c = s.context();
-        final int off = head * config.headSize();
         final int dh = config.headSize();
+        final int off = head * dh;
         final FloatPointer scoresN = ws.nat(Workspace.N_SCORES, (long) m * c);
         final float[] scores = ws.arr(Workspace.SCORES, m * c);
         NativeGemm.gemm(m, c, dh, NativeGemm.at(op.queries(), off), 3 * h, true, NativeGemm.at(op.keys(), off),

@@ -188,9 +188,7 @@ final class Kernels {
                     final float t = 1f / (1f + 0.5f * z);
                     final float z2 = z * z;
                     final float z2lo = Math.fma(z, z, -z2); // z^2 = z2 + z2lo exactly
-                    final float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
-                            + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
-                            + t * (-0.82215223f + t * 0.17087277f))))))));
+                    final float poly = erfcPolynomial(t);
                     ts[j] = t;
                     es[j] = poly - z2 - z2lo;
                 }
@@ -207,6 +205,16 @@ final class Kernels {
         }
     }
 
+    /**
+     * The {@link #ERFC_P} polynomial in t, innermost first (the vector kernel's order too). Written with the
+     * literals: array loads here kept C2 from vectorising the GELU loop (4.3 -> 10-13 ns/element).
+     */
+    private static float erfcPolynomial(final float t) {
+        return -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f
+                + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f
+                + t * 0.17087277f))))))));
+    }
+
     /** GELU of one value, exactly as {@link #biasGelu} computes it. */
     static float gelu(final float x) {
         final float ax = Math.abs(x);
@@ -214,9 +222,7 @@ final class Kernels {
         final float t = 1f / (1f + 0.5f * z);
         final float z2 = z * z;
         final float z2lo = Math.fma(z, z, -z2);
-        final float poly = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f
-                + t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f
-                + t * (-0.82215223f + t * 0.17087277f))))))));
+        final float poly = erfcPolynomial(t);
         return 0.5f * (x + ax) - 0.5f * ax * (t * exp(poly - z2 - z2lo));
     }
 

@@ -10,8 +10,8 @@ import dev.seqembed.platform.BlasKernel;
 
 /**
  * Direct row-major {@code cblas_sgemm} of the OpenBLAS that ND4J itself loads (JavaCPP's
- * {@code openblas_nolapack} preset, same library, same kernel and thread settings from {@link BlasKernel}),
- * on native float buffers. Compared with an ND4J {@code mmul} per projection this drops the ~20-35 us op
+ * {@code openblas_nolapack} preset, same library and kernel from {@link BlasKernel}), on native float buffers;
+ * one OpenBLAS thread per call ({@link ModelThreads} splits the work). Compared with an ND4J {@code mmul} per projection this drops the ~20-35 us op
  * overhead and the result allocation, and lets attention read heads in place through leading dimensions.
  *
  * <p>Weights live in native memory owned by the model ({@link #copyOf}); activations in per-thread
@@ -59,17 +59,6 @@ final class NativeGemm {
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
                 m, n, k, 1f, a, lda, b, ldb, beta, c, ldc);
-    }
-
-    /**
-     * y[rows, out] = x[rows, in] W^T + bias for a linear layer whose weight is stored pre-transposed
-     * [in, out]: the bias is pre-filled into y and the gemm accumulates onto it (beta = 1).
-     */
-    static void linear(final int rows, final FloatPointer x, final FloatPointer weightT, final float[] bias,
-                       final int in, final FloatPointer y) {
-        final int out = bias.length;
-        fillRows(y, bias, rows);
-        gemm(rows, out, in, x, in, false, weightT, out, 1f, y, out);
     }
 
     /** Copies a[0, n) into native {@code p} at {@code offset}. */

@@ -44,7 +44,10 @@ final class ParallelGemm {
         }
     }
 
-    /** As {@link NativeGemm#linear}, split over the threads. */
+    /**
+     * y[rows, out] = x[rows, in] W^T + bias for a linear layer whose weight is stored pre-transposed [in, out]: the
+     * bias is pre-filled into y and the gemm accumulates onto it (beta = 1).
+     */
     void linear(final int rows, final FloatPointer x, final FloatPointer weightT, final float[] bias, final int in,
                 final FloatPointer y) {
         final int out = bias.length;

@@ -27,7 +27,10 @@ import java.util.List;
  */
 public final class BlasKernel {
 
-    /** System property: native (OpenMP/OpenBLAS) threads when {@code OMP_NUM_THREADS} is unset. */
+    /**
+     * System property: the model threads a forward splits its work over (and ND4J's OpenMP threads) when
+     * {@code OMP_NUM_THREADS} is unset. OpenBLAS itself runs one thread per call (the model's {@code ModelThreads}).
+     */
     public static final String THREADS_PROPERTY = "seqembed.native.threads";
 
     private static final Logger LOG = LoggerFactory.getLogger(BlasKernel.class);
