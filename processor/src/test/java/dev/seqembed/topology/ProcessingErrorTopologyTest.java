@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.within;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,10 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
@@ -58,34 +54,14 @@ import dev.seqembed.testing.TestModels;
  * its raw bytes as PROCESSING_ERROR (message: store, key, decoding error) and counted; the processor goes on with
  * the readable entries, and a sequence whose buffered tokens were lost is closed.
  */
-class ProcessingErrorTopologyTest {
+class ProcessingErrorTopologyTest extends TopologyTestBase {
 
     /** Not a state value: a format byte no release wrote, then noise. */
     private static final byte[] GARBAGE = {7, 1, 2, 3};
     /** The attention topology's stores in encoder mode. */
     private static final List<String> ENCODER_STORES = List.of(AttentionEncoder.STORE, AttentionEncoder.READY_STORE);
 
-    @TempDir
-    static Path modelDir;
-
-    @TempDir
-    Path stateDir;
-
-    private static Models models;
-    private TopologyFixture fx;
     private final AtomicBoolean modelFails = new AtomicBoolean();
-
-    @BeforeAll
-    static void loadModels() throws Exception {
-        models = TestModels.write(modelDir);
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) {
-            fx.close();
-        }
-    }
 
     private static String header(final TestRecord<byte[], byte[]> r, final String name) {
         return new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -14,10 +13,7 @@ import java.util.Map;
 
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -35,28 +31,8 @@ import dev.seqembed.processor.WindowAssembler;
 import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.testing.TestModels;
 
-class SeqembedTopologyTest {
+class SeqembedTopologyTest extends TopologyTestBase {
 
-    @TempDir
-    static Path modelDir;
-
-    @TempDir
-    Path stateDir;
-
-    private static Models models;
-    private TopologyFixture fx;
-
-    @BeforeAll
-    static void loadModels() throws Exception {
-        models = TestModels.write(modelDir);
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) {
-            fx.close();
-        }
-    }
 
     private TopologyFixture fixture(final Map<String, String> settings) {
         fx = new TopologyFixture(models, stateDir, settings);

@@ -6,15 +6,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -33,30 +29,10 @@ import dev.seqembed.testing.TestModels;
  * (P = 64 positions): windows of exactly P tokens, each encoded alone from position 0, and no length rejection on
  * either path.
  */
-class WindowOverflowTopologyTest {
+class WindowOverflowTopologyTest extends TopologyTestBase {
 
     private static final int P = TestModels.BERT.maxPositionEmbeddings();
 
-    @TempDir
-    static Path modelDir;
-
-    @TempDir
-    Path stateDir;
-
-    private static Models models;
-    private TopologyFixture fx;
-
-    @BeforeAll
-    static void loadModels() throws Exception {
-        models = TestModels.write(modelDir);
-    }
-
-    @AfterEach
-    void close() {
-        if (fx != null) {
-            fx.close();
-        }
-    }
 
     /** Sends a sequence in chunks of 10 and returns its attention embeddings. */
     private List<Embedding> send(final String id, final int[] seq) {
