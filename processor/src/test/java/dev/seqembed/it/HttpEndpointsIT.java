@@ -23,6 +23,7 @@ import dev.seqembed.client.TokenProducer;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
+import dev.seqembed.testing.OwnTopics;
 
 /** The operations port on a running processor: health, Prometheus metrics, and the per-sequence query. */
 class HttpEndpointsIT {
@@ -46,9 +47,7 @@ class HttpEndpointsIT {
                 "bootstrap.servers", KAFKA.bootstrapServers(),
                 StreamsConfig.APPLICATION_ID_CONFIG, "http-it",
                 StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString(),
-                SeqembedConfig.HTTP_PORT, String.valueOf(port),
-                "topic.tokens", "http-tokens", "topic.dlq", "http-dlq", "topic.windows", "http-windows",
-                "topic.embeddings.dense", "http-dense", "topic.embeddings.attention", "http-attention"));
+                SeqembedConfig.HTTP_PORT, String.valueOf(port)), OwnTopics.named("http"));
         try (SeqembedApp app = SeqembedApp.start(config, models)) {
             assertThat(get(port, "/health/live").statusCode()).isEqualTo(200);
             assertThat(app.awaitRunning(Duration.ofSeconds(60))).isTrue();

@@ -23,6 +23,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.testing.OwnTopics;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.client.SyntheticWorkload;
 import dev.seqembed.client.TokenProducer;
@@ -110,11 +111,7 @@ class RestartIT {
         // A large batch that only the punctuator flushes: windows are still buffered at the restart.
         m.put(SeqembedConfig.DENSE_BATCH_MAX_WINDOWS, "1000");
         m.put(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "60000");
-        m.put("topic.tokens", "tokens-" + id);
-        m.put("topic.dlq", "dlq-" + id);
-        m.put("topic.windows", "windows-" + id);
-        m.put("topic.embeddings.dense", "dense-" + id);
-        m.put("topic.embeddings.attention", "attention-" + id);
+        m.putAll(OwnTopics.named(id));
         return SeqembedConfig.from(m);
     }
 

@@ -26,6 +26,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.seqembed.runtime.SeqembedApp;
+import dev.seqembed.testing.OwnTopics;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.client.SyntheticWorkload;
 import dev.seqembed.client.TokenProducer;
@@ -148,11 +149,7 @@ class RolesIT {
         m.put(SeqembedConfig.ATTENTION_KV_BLOCK_BYTES, "2048");
         m.put(SeqembedConfig.TOPIC_PARTITIONS, "4");
         m.put(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "50");
-        m.put("topic.tokens", "tokens-" + id);
-        m.put("topic.dlq", "dlq-" + id);
-        m.put("topic.windows", "windows-" + id);
-        m.put("topic.embeddings.dense", "dense-" + id);
-        m.put("topic.embeddings.attention", "attention-" + id);
+        m.putAll(OwnTopics.named(id));
         return SeqembedConfig.from(m);
     }
 

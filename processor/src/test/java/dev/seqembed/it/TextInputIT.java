@@ -33,6 +33,7 @@ import dev.seqembed.runtime.ModelDirs;
 import dev.seqembed.runtime.SeqembedApp;
 import dev.seqembed.testing.MiniLm;
 import dev.seqembed.topology.Models;
+import dev.seqembed.testing.OwnTopics;
 
 /**
  * The README's two commands for text (SPEC §10.2): {@code produce --text … --tokenizer …} run from the packaged jar
@@ -132,12 +133,7 @@ class TextInputIT {
                 StreamsConfig.APPLICATION_ID_CONFIG, "window-it-" + suffix,
                 StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state-window").toString(),
                 SeqembedConfig.HTTP_PORT, "0",
-                SeqembedConfig.ATTENTION_OVERFLOW, "window",
-                SeqembedConfig.TOPIC_TOKENS, "tokens-" + suffix,
-                SeqembedConfig.TOPIC_EMBEDDINGS_ATTENTION, "embeddings.attention-" + suffix,
-                SeqembedConfig.TOPIC_EMBEDDINGS_DENSE, "embeddings.dense-" + suffix,
-                SeqembedConfig.TOPIC_WINDOWS, "windows-" + suffix,
-                SeqembedConfig.TOPIC_DLQ, "tokens.dlq-" + suffix));
+                SeqembedConfig.ATTENTION_OVERFLOW, "window"), OwnTopics.named(suffix));
         final List<Embedding> got;
         try (SeqembedApp app = SeqembedApp.start(config, Models.load(models.resolve("dense"),
                 models.resolve("attention")))) {
