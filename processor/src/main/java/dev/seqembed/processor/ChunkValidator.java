@@ -176,7 +176,8 @@ public final class ChunkValidator extends ContextualProcessor<byte[], byte[], St
     /**
      * Replaces an unreadable progress entry with the sequence closed as {@code PROCESSING_ERROR} (its later chunks
      * are dead-lettered with that reason), dead-letters the loss (key = sequence id, empty value, the decoding
-     * error; the bytes are not at hand through the typed store) and aborts the sequence downstream, so its buffered tokens never yield an embedding of part of it.
+     * error; the bytes are not at hand through the typed store) and aborts the sequence downstream, so its
+     * buffered tokens never yield an embedding of part of it.
      */
     private SequenceProgress closeUnreadable(final String id, final RuntimeException error, final long timestamp) {
         final SequenceProgress closed = new SequenceProgress(0, 0, true, ErrorCode.PROCESSING_ERROR.name(),
