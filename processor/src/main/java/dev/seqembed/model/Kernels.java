@@ -164,7 +164,7 @@ final class Kernels {
     static void biasGelu(final float[] a, final int fromRow, final int toRow, final int cols, final float[] bias,
                          final Scratch tmp) {
         if (VECTOR) {
-            VectorKernels.biasGelu(a, fromRow, toRow, cols, bias);
+            VectorKernels.biasGelu(a, fromRow, toRow, cols, bias, tmp);
         } else {
             biasGeluScalar(a, fromRow, toRow, cols, bias, tmp);
         }
@@ -268,6 +268,17 @@ final class Kernels {
     static void addLayerNorm(final float[] y, final float[] bias, final float[] residual, final float[] out,
                              final int fromRow, final int toRow, final int h, final float[] gamma,
                              final float[] beta, final double eps) {
+        if (VECTOR) {
+            VectorKernels.addLayerNorm(y, bias, residual, out, fromRow, toRow, h, gamma, beta, eps);
+        } else {
+            addLayerNormScalar(y, bias, residual, out, fromRow, toRow, h, gamma, beta, eps);
+        }
+    }
+
+    /** {@link #addLayerNorm} in plain loops (C2's auto-vectorisation). */
+    static void addLayerNormScalar(final float[] y, final float[] bias, final float[] residual, final float[] out,
+                                   final int fromRow, final int toRow, final int h, final float[] gamma,
+                                   final float[] beta, final double eps) {
         for (int r = fromRow; r < toRow; r++) {
             final int base = r * h;
             if (bias != null) {

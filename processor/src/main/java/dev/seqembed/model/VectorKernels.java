@@ -7,11 +7,16 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link Kernels}' softmax and GELU written with the JDK's SIMD API, for JVMs started with
- * {@code --add-modules jdk.incubator.vector}: about 3x faster than C2's auto-vectorisation of the scalar loops,
- * which cannot vectorise the float/int bit moves of exp. Every lane performs exactly the scalar kernels'
- * operations in the same order (no fused multiply-adds where they have none, and the softmax sum in the same
- * 16 partial sums), so both give the same bits and a streamed vector never depends on which JVM computed it.
- * Loaded only when the module is present ({@link Kernels} dispatches).
+ * {@code --add-modules jdk.incubator.vector}: faster than C2's auto-vectorisation of the scalar loops, which
+ * cannot vectorise the float/int bit moves of exp. Every lane performs exactly the scalar kernels' operations in
+ * the same order (no fused multiply-adds where they have none, and the softmax sum in the same 16 partial sums),
+ * so both give the same bits and a streamed vector never depends on which JVM computed it. Loaded only when the
+ * module is present ({@link Kernels} dispatches).
+ *
+ * <p>No method here takes or returns a vector: C2 does not inline a callee it has already compiled on its own
+ * when that code is large ("already compiled into a big method"), and a call that is not inlined boxes its
+ * vectors on the heap. With exp as such a helper these kernels ran slower than the scalar loops (GELU 4.8 against
+ * 3.2 ns/element); each loop therefore sits in a method of its own with everything written out in it.
  */
 final class VectorKernels {
     /** Eight lanes: native on AVX2 and AVX-512 machines alike; two of them make the 16 partial sums. */
@@ -21,24 +26,40 @@ final class VectorKernels {
     private VectorKernels() {
     }
 
-    /** exp of every lane, as {@code Kernels.exp}. */
-    private static FloatVector exp(final FloatVector v) {
-        final FloatVector xc = v.max(Kernels.EXP_MIN);
-        final FloatVector t = xc.mul(Kernels.LOG2E).add(Kernels.ROUND_MAGIC);
-        final FloatVector n = t.sub(Kernels.ROUND_MAGIC);
-        final FloatVector r = xc.sub(n.mul(Kernels.LN2_HI)).sub(n.mul(Kernels.LN2_LO));
-        FloatVector p = r.mul(Kernels.EXP_P0).add(Kernels.EXP_P1);
-        p = p.mul(r).add(Kernels.EXP_P2);
-        p = p.mul(r).add(Kernels.EXP_P3);
-        p = p.mul(r).add(Kernels.EXP_P4);
-        p = p.mul(r).add(Kernels.EXP_P5);
-        final FloatVector y = p.mul(r).mul(r).add(r).add(1f);
-        final IntVector scale = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
-        return y.mul(scale.reinterpretAsFloats());
+    /**
+     * v[off + i] = exp(v[off + i] - shift) for i in [0, n), n a multiple of {@link #L}: per lane exactly
+     * {@code Kernels.exp(v - shift)}.
+     */
+    private static void expShifted(final float[] v, final int off, final int n, final float shift) {
+        for (int i = 0; i < n; i += L) {
+            final FloatVector xc = FloatVector.fromArray(F, v, off + i).sub(shift).max(Kernels.EXP_MIN);
+            final FloatVector t = xc.mul(Kernels.LOG2E).add(Kernels.ROUND_MAGIC);
+            final FloatVector m = t.sub(Kernels.ROUND_MAGIC);
+            final FloatVector r = xc.sub(m.mul(Kernels.LN2_HI)).sub(m.mul(Kernels.LN2_LO));
+            FloatVector p = r.mul(Kernels.EXP_P0).add(Kernels.EXP_P1);
+            p = p.mul(r).add(Kernels.EXP_P2);
+            p = p.mul(r).add(Kernels.EXP_P3);
+            p = p.mul(r).add(Kernels.EXP_P4);
+            p = p.mul(r).add(Kernels.EXP_P5);
+            final FloatVector y = p.mul(r).mul(r).add(r).add(1f);
+            final IntVector scale = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
+            y.mul(scale.reinterpretAsFloats()).intoArray(v, off + i);
+        }
     }
 
     /** As {@link Kernels#softmax}. */
     static void softmax(final float[] a, final int off, final int n, final int len, final Kernels.Scratch tmp) {
+        final float max = max(a, off, n);
+        final int whole = n - n % Kernels.LANES;
+        expShifted(a, off, whole, max);
+        sumLanes(a, off, whole, tmp.partial);
+        for (int j = whole; j < n; j++) {
+            a[off + j] = Kernels.exp(a[off + j] - max);
+        }
+        Kernels.normalize(a, off, n, whole, len, tmp.partial);
+    }
+
+    private static float max(final float[] a, final int off, final int n) {
         FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int i = 0;
         for (; i + L <= n; i += L) {
@@ -48,62 +69,167 @@ final class VectorKernels {
         for (; i < n; i++) {
             max = Math.max(max, a[off + i]);
         }
+        return max;
+    }
+
+    /** partial[l] = sum of a[off + i + l] over i = 0, 16, 32, … below n (a multiple of 16), in that order. */
+    private static void sumLanes(final float[] a, final int off, final int n, final float[] partial) {
         FloatVector low = FloatVector.zero(F);
         FloatVector high = FloatVector.zero(F);
-        i = 0;
-        for (; i + Kernels.LANES <= n; i += Kernels.LANES) {
-            final FloatVector e0 = exp(FloatVector.fromArray(F, a, off + i).sub(max));
-            final FloatVector e1 = exp(FloatVector.fromArray(F, a, off + i + L).sub(max));
-            e0.intoArray(a, off + i);
-            e1.intoArray(a, off + i + L);
-            low = low.add(e0);
-            high = high.add(e1);
+        for (int i = 0; i < n; i += Kernels.LANES) {
+            low = low.add(FloatVector.fromArray(F, a, off + i));
+            high = high.add(FloatVector.fromArray(F, a, off + i + L));
         }
-        low.intoArray(tmp.partial, 0);
-        high.intoArray(tmp.partial, L);
-        for (int j = i; j < n; j++) {
-            a[off + j] = Kernels.exp(a[off + j] - max);
-        }
-        Kernels.normalize(a, off, n, i, len, tmp.partial);
+        low.intoArray(partial, 0);
+        high.intoArray(partial, L);
     }
 
     /**
-     * -1.26551223 + t (1.00002368 + t (... + t 0.17087277)) evaluated as the scalar kernel does, innermost
-     * first (written out: a loop over the coefficients here kept C2 from intrinsifying the vector operations).
+     * As {@link Kernels#biasGelu}: in blocks of {@link Kernels#BLOCK} columns, three passes over each (the
+     * exponent, its exp, the result) through the scratch rows.
      */
-    private static FloatVector erfcPolynomial(final FloatVector t) {
-        final float[] c = Kernels.ERFC_P;
-        FloatVector p = t.mul(c[9]);
-        p = t.mul(p.add(c[8]));
-        p = t.mul(p.add(c[7]));
-        p = t.mul(p.add(c[6]));
-        p = t.mul(p.add(c[5]));
-        p = t.mul(p.add(c[4]));
-        p = t.mul(p.add(c[3]));
-        p = t.mul(p.add(c[2]));
-        p = t.mul(p.add(c[1]));
-        return p.add(c[0]);
-    }
-
-    /** As {@link Kernels#biasGelu}. */
-    static void biasGelu(final float[] a, final int fromRow, final int toRow, final int cols, final float[] bias) {
+    static void biasGelu(final float[] a, final int fromRow, final int toRow, final int cols, final float[] bias,
+                         final Kernels.Scratch tmp) {
+        final int vectorCols = cols - cols % L;
         for (int row = fromRow; row < toRow; row++) {
             final int base = row * cols;
-            int j = 0;
-            for (; j + L <= cols; j += L) {
-                final FloatVector x = FloatVector.fromArray(F, a, base + j).add(FloatVector.fromArray(F, bias, j));
-                final FloatVector ax = x.abs();
-                final FloatVector z = ax.mul(Kernels.INV_SQRT2);
-                final FloatVector t = FloatVector.broadcast(F, 1f).div(z.mul(0.5f).add(1f));
-                final FloatVector z2 = z.mul(z);
-                final FloatVector z2lo = z.fma(z, z2.neg());
-                final FloatVector poly = erfcPolynomial(t);
-                final FloatVector e = exp(poly.sub(z2).sub(z2lo));
-                x.add(ax).mul(0.5f).sub(ax.mul(0.5f).mul(t.mul(e))).intoArray(a, base + j);
+            for (int b = 0; b < vectorCols; b += Kernels.BLOCK) {
+                final int k = Math.min(vectorCols, b + Kernels.BLOCK) - b;
+                geluExponent(a, base + b, bias, b, k, tmp);
+                expShifted(tmp.e, 0, k, 0f);
+                geluResult(a, base + b, k, tmp);
             }
-            for (; j < cols; j++) {
+            for (int j = vectorCols; j < cols; j++) {
                 a[base + j] = Kernels.gelu(a[base + j] + bias[j]);
             }
+        }
+    }
+
+    /**
+     * For x = a[at, at+k) + bias[b, b+k): x into tmp.x, t = 1 / (1 + z/2) into tmp.t and the exponent
+     * -1.26551223 + t P(t) - z^2 into tmp.e (z = |x| / sqrt 2; z^2 as an exact pair). The polynomial innermost
+     * first, as the scalar kernel evaluates it, with its coefficients written out (reading them from an array
+     * here kept C2 from intrinsifying the vector operations).
+     */
+    private static void geluExponent(final float[] a, final int at, final float[] bias, final int b, final int k,
+                                     final Kernels.Scratch tmp) {
+        final FloatVector one = FloatVector.broadcast(F, 1f);
+        for (int j = 0; j < k; j += L) {
+            final FloatVector x = FloatVector.fromArray(F, a, at + j).add(FloatVector.fromArray(F, bias, b + j));
+            final FloatVector z = x.abs().mul(Kernels.INV_SQRT2);
+            final FloatVector t = one.div(z.mul(0.5f).add(1f));
+            final FloatVector z2 = z.mul(z);
+            final FloatVector z2lo = z.fma(z, z2.neg());
+            FloatVector p = t.mul(0.17087277f);
+            p = t.mul(p.add(-0.82215223f));
+            p = t.mul(p.add(1.48851587f));
+            p = t.mul(p.add(-1.13520398f));
+            p = t.mul(p.add(0.27886807f));
+            p = t.mul(p.add(-0.18628806f));
+            p = t.mul(p.add(0.09678418f));
+            p = t.mul(p.add(0.37409196f));
+            p = t.mul(p.add(1.00002368f));
+            x.intoArray(tmp.x, j);
+            t.intoArray(tmp.t, j);
+            p.add(-1.26551223f).sub(z2).sub(z2lo).intoArray(tmp.e, j);
+        }
+    }
+
+    /** a[at + j] = 0.5 (x + |x|) - 0.5 |x| (t exp(...)) from the scratch rows, as the scalar kernel. */
+    private static void geluResult(final float[] a, final int at, final int k, final Kernels.Scratch tmp) {
+        for (int j = 0; j < k; j += L) {
+            final FloatVector x = FloatVector.fromArray(F, tmp.x, j);
+            final FloatVector ax = x.abs();
+            final FloatVector te = FloatVector.fromArray(F, tmp.t, j).mul(FloatVector.fromArray(F, tmp.e, j));
+            x.add(ax).mul(0.5f).sub(ax.mul(0.5f).mul(te)).intoArray(a, at + j);
+        }
+    }
+
+    /** As {@link Kernels#addLayerNorm}. */
+    static void addLayerNorm(final float[] y, final float[] bias, final float[] residual, final float[] out,
+                             final int fromRow, final int toRow, final int h, final float[] gamma,
+                             final float[] beta, final double eps) {
+        for (int r = fromRow; r < toRow; r++) {
+            final int base = r * h;
+            if (bias != null || residual != null) {
+                addRow(y, bias, residual, out, base, h);
+            } else if (out != y) {
+                System.arraycopy(y, base, out, base, h);
+            }
+            final float mean = (float) (sum(out, base, h, false) / h);
+            shift(out, base, h, mean);
+            final double var = sum(out, base, h, true) / h;
+            scaleShift(out, base, h, (float) (1.0 / Math.sqrt(var + eps)), gamma, beta);
+        }
+    }
+
+    /** out[base + j] = y + bias[j] + residual, the terms that are not null, added left to right. */
+    private static void addRow(final float[] y, final float[] bias, final float[] residual, final float[] out,
+                               final int base, final int h) {
+        int j = 0;
+        for (; j + L <= h; j += L) {
+            FloatVector v = FloatVector.fromArray(F, y, base + j);
+            if (bias != null) {
+                v = v.add(FloatVector.fromArray(F, bias, j));
+            }
+            if (residual != null) {
+                v = v.add(FloatVector.fromArray(F, residual, base + j));
+            }
+            v.intoArray(out, base + j);
+        }
+        for (; j < h; j++) {
+            float v = y[base + j];
+            if (bias != null) {
+                v += bias[j];
+            }
+            if (residual != null) {
+                v += residual[base + j];
+            }
+            out[base + j] = v;
+        }
+    }
+
+    /**
+     * Sum of a[off, off+n), or of its squares, as {@code Kernels.sum}/{@code sumSquares}: lane l accumulates
+     * elements l, l+8, … in float, the eight lanes then added in double in lane order, the tail after them.
+     */
+    private static double sum(final float[] a, final int off, final int n, final boolean squares) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            final FloatVector v = FloatVector.fromArray(F, a, off + i);
+            acc = acc.add(squares ? v.mul(v) : v);
+        }
+        double s = 0;
+        for (int l = 0; l < L; l++) {
+            s += acc.lane(l);
+        }
+        for (; i < n; i++) {
+            s += squares ? (double) a[off + i] * a[off + i] : a[off + i];
+        }
+        return s;
+    }
+
+    private static void shift(final float[] a, final int off, final int n, final float mean) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, a, off + i).sub(mean).intoArray(a, off + i);
+        }
+        for (; i < n; i++) {
+            a[off + i] -= mean;
+        }
+    }
+
+    /** a = a * inv * gamma + beta, in that order. */
+    private static void scaleShift(final float[] a, final int off, final int n, final float inv, final float[] gamma,
+                                   final float[] beta) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, a, off + i).mul(inv).mul(FloatVector.fromArray(F, gamma, i))
+                    .add(FloatVector.fromArray(F, beta, i)).intoArray(a, off + i);
+        }
+        for (; i < n; i++) {
+            a[off + i] = a[off + i] * inv * gamma[i] + beta[i];
         }
     }
 }

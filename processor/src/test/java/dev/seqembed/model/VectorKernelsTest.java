@@ -58,7 +58,7 @@ class VectorKernelsTest {
     @Test
     void geluGivesTheScalarBitsAcrossTheRangeAndTails() {
         final SplittableRandom rnd = new SplittableRandom(5);
-        for (final int cols : new int[] {1, 8, 13, 1536}) {
+        for (final int cols : new int[] {1, 8, 13, 264, 300, 1536}) {
             final int rows = 3;
             final float[] a = new float[rows * cols];
             final float[] bias = new float[cols];
@@ -71,11 +71,50 @@ class VectorKernelsTest {
             final float[] scalar = a.clone();
             final float[] vector = a.clone();
             Kernels.biasGeluScalar(scalar, 0, rows, cols, bias, new Kernels.Scratch());
-            VectorKernels.biasGelu(vector, 0, rows, cols, bias);
+            VectorKernels.biasGelu(vector, 0, rows, cols, bias, new Kernels.Scratch());
             assertThat(vector).as("cols %d", cols).isEqualTo(scalar);
             for (int i = 0; i < a.length; i++) {
                 assertThat(Kernels.gelu(a[i] + bias[i % cols])).isEqualTo(scalar[i]);
             }
         }
+    }
+
+    @Test
+    void layerNormGivesTheScalarBitsWithEveryCombinationOfTerms() {
+        final SplittableRandom rnd = new SplittableRandom(7);
+        for (final int h : new int[] {1, 7, 8, 13, 384, 389}) {
+            final int rows = 3;
+            final float[] y = random(rnd, rows * h, 4);
+            final float[] residual = random(rnd, rows * h, 4);
+            final float[] bias = random(rnd, h, 1);
+            final float[] gamma = random(rnd, h, 2);
+            final float[] beta = random(rnd, h, 1);
+            for (int terms = 0; terms < 4; terms++) {
+                final float[] b = (terms & 1) != 0 ? bias : null;
+                final float[] res = (terms & 2) != 0 ? residual : null;
+                final float[] scalar = new float[rows * h];
+                final float[] vector = new float[rows * h];
+                Kernels.addLayerNormScalar(y, b, res, scalar, 1, rows, h, gamma, beta, 1e-12);
+                VectorKernels.addLayerNorm(y, b, res, vector, 1, rows, h, gamma, beta, 1e-12);
+                assertThat(vector).as("h %d terms %d", h, terms).isEqualTo(scalar);
+                assertThat(vector[0]).as("row 0 is outside the range").isZero();
+                // in place, as the encoder calls it (out = residual, or out = y)
+                final float[] inPlaceScalar = (res != null ? res : y).clone();
+                final float[] inPlaceVector = inPlaceScalar.clone();
+                Kernels.addLayerNormScalar(res != null ? y : inPlaceScalar, b, res != null ? inPlaceScalar : null,
+                        inPlaceScalar, 0, rows, h, gamma, beta, 1e-12);
+                VectorKernels.addLayerNorm(res != null ? y : inPlaceVector, b, res != null ? inPlaceVector : null,
+                        inPlaceVector, 0, rows, h, gamma, beta, 1e-12);
+                assertThat(inPlaceVector).as("in place, h %d terms %d", h, terms).isEqualTo(inPlaceScalar);
+            }
+        }
+    }
+
+    private static float[] random(final SplittableRandom rnd, final int n, final double spread) {
+        final float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) rnd.nextDouble(-spread, spread);
+        }
+        return a;
     }
 }
