@@ -375,7 +375,7 @@ public final class BertModel {
         final Workspace ws = Workspace.get();
         final float[] x = ws.arr(Workspace.HIDDEN, rows * h);
         final float[] a = ws.arr(Workspace.ATTENDED, rows * h);
-        embed(segments, rows, x);
+        embed(segments, rows, x, ws.nat(Workspace.N_INPUT, (long) rows * h));
         for (int l = 0; l < layers.length; l++) {
             attend(l, segments, rows, causal, x, a, ws);
             feedForward(layers[l], rows, a, x, ws);
@@ -383,8 +383,11 @@ public final class BertModel {
         return Arrays.copyOf(x, rows * h);
     }
 
-    /** x = LN(word[t] + position[p] + type[0]) for every token of every segment. */
-    private void embed(final Segment[] segments, final int rows, final float[] x) {
+    /**
+     * x = LN(word[t] + position[p] + type[0]) for every token of every segment, also into native xN (the first
+     * layer's input).
+     */
+    private void embed(final Segment[] segments, final int rows, final float[] x, final FloatPointer xN) {
         final int h = config.hiddenSize();
         for (final Segment s : segments) {
             for (int r = 0; r < s.rows(); r++) {
@@ -396,14 +399,22 @@ public final class BertModel {
                 }
             }
         }
-        ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(x, null, null, x, from, to, h,
-                embeddingNorm.gamma(), embeddingNorm.beta(), config.layerNormEps()));
+        ROWS.forRows(rows, h, (from, to) -> {
+            Kernels.addLayerNorm(x, null, null, x, from, to, h, embeddingNorm.gamma(), embeddingNorm.beta(),
+                    config.layerNormEps());
+            NativeGemm.putRows(xN, x, from, to, h);
+        });
     }
 
     /**
      * Self-attention sub-layer: a = LN(x + O(concat_h softmax(Q_h K_h^T + M) V_h)). Q, K and V for all rows
      * come from one gemm; scores and context per segment and head read strided views of it (or of the
-     * segment's cached keys/values), so no head is ever copied out.
+     * segment's cached keys/values), so no head is ever copied out. x is also in native N_INPUT on entry; a is
+     * left there too on return (the feed-forward's input).
+     *
+     * <p>Copies between the Java arrays and the native buffers happen inside the parallel row passes, each part
+     * its own rows next to the element-wise work on them: in parallel, and while the rows are in cache (one
+     * thread copying whole matrices cost ~8 % of a forward of 8 x 128 tokens).
      */
     private void attend(final int l, final Segment[] segments, final int rows, final boolean causal,
                         final float[] x, final float[] a, final Workspace ws) {
@@ -413,7 +424,6 @@ public final class BertModel {
         final FloatPointer xN = ws.nat(Workspace.N_INPUT, (long) rows * h);
         final FloatPointer qkvN = ws.nat(Workspace.N_QKV, (long) rows * h3);
         final FloatPointer ctxN = ws.nat(Workspace.N_CONTEXT, (long) rows * h);
-        NativeGemm.put(xN, 0, x, rows * h);
         GEMM.linear(rows, xN, layer.qkv().weightT(), layer.qkv().bias(), h, qkvN);
         final HeadOperands[] operands = headOperands(segments, l, qkvN, ws);
         // (segment, head) pairs are independent: each part takes a range of them, with its own thread's scratch.
@@ -431,9 +441,12 @@ public final class BertModel {
         final FloatPointer yN = ws.nat(Workspace.N_OUTPUT, (long) rows * h);
         final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
         GEMM.gemm(rows, h, h, ctxN, h, false, layer.attentionOutput().weightT(), h, 0f, yN, h);
-        NativeGemm.get(yN, 0, y, rows * h);
-        ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(y, layer.attentionOutput().bias(), x, a,
-                from, to, h, layer.attentionNorm().gamma(), layer.attentionNorm().beta(), config.layerNormEps()));
+        ROWS.forRows(rows, h, (from, to) -> {
+            NativeGemm.getRows(yN, y, from, to, h);
+            Kernels.addLayerNorm(y, layer.attentionOutput().bias(), x, a, from, to, h,
+                    layer.attentionNorm().gamma(), layer.attentionNorm().beta(), config.layerNormEps());
+            NativeGemm.putRows(xN, a, from, to, h);
+        });
     }
 
     /** Where one segment's attention reads its queries, keys and values (all heads, row stride included). */
@@ -514,7 +527,10 @@ public final class BertModel {
         s.cache().stage(l, newK, newV, m);
     }
 
-    /** Feed-forward sub-layer: x = LN(a + W2 gelu(W1 a + b1) + b2). */
+    /**
+     * Feed-forward sub-layer: x = LN(a + W2 gelu(W1 a + b1) + b2); a is in native N_INPUT on entry, x is left
+     * there on return (the next layer's input). Copies as in {@link #attend}.
+     */
     private void feedForward(final Layer layer, final int rows, final float[] a, final float[] x,
                              final Workspace ws) {
         final int h = config.hiddenSize();
@@ -524,15 +540,19 @@ public final class BertModel {
         final FloatPointer yN = ws.nat(Workspace.N_OUTPUT, (long) rows * h);
         final float[] mid = ws.arr(Workspace.INTERMEDIATE, rows * inter);
         final float[] y = ws.arr(Workspace.PROJECTED, rows * h);
-        NativeGemm.put(aN, 0, a, rows * h);
         GEMM.gemm(rows, inter, h, aN, h, false, layer.intermediate().weightT(), inter, 0f, midN, inter);
-        NativeGemm.get(midN, 0, mid, rows * inter);
-        ROWS.forRows(rows, inter, (from, to) -> Kernels.biasActivate(mid, from, to, inter,
-                layer.intermediate().bias(), config.hiddenAct(), Workspace.get().kernels));
-        NativeGemm.put(midN, 0, mid, rows * inter);
+        ROWS.forRows(rows, inter, (from, to) -> {
+            NativeGemm.getRows(midN, mid, from, to, inter);
+            Kernels.biasActivate(mid, from, to, inter, layer.intermediate().bias(), config.hiddenAct(),
+                    Workspace.get().kernels);
+            NativeGemm.putRows(midN, mid, from, to, inter);
+        });
         GEMM.gemm(rows, h, inter, midN, inter, false, layer.output().weightT(), h, 0f, yN, h);
-        NativeGemm.get(yN, 0, y, rows * h);
-        ROWS.forRows(rows, h, (from, to) -> Kernels.addLayerNorm(y, layer.output().bias(), a, x, from, to, h,
-                layer.outputNorm().gamma(), layer.outputNorm().beta(), config.layerNormEps()));
+        ROWS.forRows(rows, h, (from, to) -> {
+            NativeGemm.getRows(yN, y, from, to, h);
+            Kernels.addLayerNorm(y, layer.output().bias(), a, x, from, to, h, layer.outputNorm().gamma(),
+                    layer.outputNorm().beta(), config.layerNormEps());
+            NativeGemm.putRows(aN, x, from, to, h);
+        });
     }
 }

@@ -15,7 +15,7 @@ final class Kernels {
     static final int BLOCK = 256;
 
     /** Partial sums of a softmax row: element i goes to sum i mod LANES (the vector kernels' lane order). */
-    static final int LANES = 16;
+    static final int LANES = 8;
 
     /** Whether {@link VectorKernels} run (the JVM has the SIMD module): same results, about 3x faster. */
     private static final boolean VECTOR = VectorSupport.enabled();

@@ -66,6 +66,16 @@ final class NativeGemm {
         at(p, offset).put(a, 0, n);
     }
 
+    /** Copies rows [from, to) of a row-major [*, cols] matrix from a to native p (same layout). */
+    static void putRows(final FloatPointer p, final float[] a, final int from, final int to, final int cols) {
+        at(p, (long) from * cols).put(a, from * cols, (to - from) * cols);
+    }
+
+    /** Copies rows [from, to) of a row-major [*, cols] matrix from native p to a (same layout). */
+    static void getRows(final FloatPointer p, final float[] a, final int from, final int to, final int cols) {
+        at(p, (long) from * cols).get(a, from * cols, (to - from) * cols);
+    }
+
     /** Copies n floats of native {@code p} at {@code offset} into a[0, n). */
     static void get(final FloatPointer p, final long offset, final float[] a, final int n) {
         at(p, offset).get(a, 0, n);

@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Kernels}' softmax and GELU written with the JDK's SIMD API, for JVMs started with
  * {@code --add-modules jdk.incubator.vector}: faster than C2's auto-vectorisation of the scalar loops, which
  * cannot vectorise the float/int bit moves of exp. Every lane performs exactly the scalar kernels' operations in
- * the same order (no fused multiply-adds where they have none, and the softmax sum in the same 16 partial sums),
+ * the same order (no fused multiply-adds where they have none, and the softmax sum in the same 8 partial sums),
  * so both give the same bits and a streamed vector never depends on which JVM computed it. Loaded only when the
  * module is present ({@link Kernels} dispatches).
  *
@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * 3.2 ns/element); each loop therefore sits in a method of its own with everything written out in it.
  */
 final class VectorKernels {
-    /** Eight lanes: native on AVX2 and AVX-512 machines alike; two of them make the 16 partial sums. */
+    /** Eight lanes ({@link Kernels#LANES}): native on AVX2 and AVX-512 machines alike. */
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int L = 8;
 
@@ -28,9 +28,12 @@ final class VectorKernels {
 
     /**
      * v[off + i] = exp(v[off + i] - shift) for i in [0, n), n a multiple of {@link #L}: per lane exactly
-     * {@code Kernels.exp(v - shift)}.
+     * {@code Kernels.exp(v - shift)}. Returns nothing but leaves in {@code sums} the {@link Kernels#LANES} partial
+     * sums of the results (element i in sum i mod LANES, added in order), which the softmax needs.
      */
-    private static void expShifted(final float[] v, final int off, final int n, final float shift) {
+    private static void expShifted(final float[] v, final int off, final int n, final float shift,
+                                   final float[] sums) {
+        FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < n; i += L) {
             final FloatVector xc = FloatVector.fromArray(F, v, off + i).sub(shift).max(Kernels.EXP_MIN);
             final FloatVector t = xc.mul(Kernels.LOG2E).add(Kernels.ROUND_MAGIC);
@@ -43,16 +46,18 @@ final class VectorKernels {
             p = p.mul(r).add(Kernels.EXP_P5);
             final FloatVector y = p.mul(r).mul(r).add(r).add(1f);
             final IntVector scale = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
-            y.mul(scale.reinterpretAsFloats()).intoArray(v, off + i);
+            final FloatVector e = y.mul(scale.reinterpretAsFloats());
+            e.intoArray(v, off + i);
+            acc = acc.add(e);
         }
+        acc.intoArray(sums, 0);
     }
 
     /** As {@link Kernels#softmax}. */
     static void softmax(final float[] a, final int off, final int n, final int len, final Kernels.Scratch tmp) {
         final float max = max(a, off, n);
         final int whole = n - n % Kernels.LANES;
-        expShifted(a, off, whole, max);
-        sumLanes(a, off, whole, tmp.partial);
+        expShifted(a, off, whole, max, tmp.partial);
         for (int j = whole; j < n; j++) {
             a[off + j] = Kernels.exp(a[off + j] - max);
         }
@@ -72,18 +77,6 @@ final class VectorKernels {
         return max;
     }
 
-    /** partial[l] = sum of a[off + i + l] over i = 0, 16, 32, … below n (a multiple of 16), in that order. */
-    private static void sumLanes(final float[] a, final int off, final int n, final float[] partial) {
-        FloatVector low = FloatVector.zero(F);
-        FloatVector high = FloatVector.zero(F);
-        for (int i = 0; i < n; i += Kernels.LANES) {
-            low = low.add(FloatVector.fromArray(F, a, off + i));
-            high = high.add(FloatVector.fromArray(F, a, off + i + L));
-        }
-        low.intoArray(partial, 0);
-        high.intoArray(partial, L);
-    }
-
     /**
      * As {@link Kernels#biasGelu}: in blocks of {@link Kernels#BLOCK} columns, three passes over each (the
      * exponent, its exp, the result) through the scratch rows.
@@ -96,7 +89,7 @@ final class VectorKernels {
             for (int b = 0; b < vectorCols; b += Kernels.BLOCK) {
                 final int k = Math.min(vectorCols, b + Kernels.BLOCK) - b;
                 geluExponent(a, base + b, bias, b, k, tmp);
-                expShifted(tmp.e, 0, k, 0f);
+                expShifted(tmp.e, 0, k, 0f, tmp.partial);
                 geluResult(a, base + b, k, tmp);
             }
             for (int j = vectorCols; j < cols; j++) {
