@@ -202,6 +202,7 @@ public final class BertModel {
             layers[l] = raw[l].build(h, scale);
         }
         BlasKernel.probe();
+        Kernels.warmUp();
         return new BertModel(c, f.id(), f.sha256(), word.data(), posType, new Norm(embG.data(), embB.data()),
                 layers);
     }

@@ -68,6 +68,7 @@ public final class DenseWindowModel {
         final Tensor w2 = f.tensor(FC2_WEIGHT, c.outputSize(), c.hiddenSize());
         final Tensor b2 = f.tensor(FC2_BIAS, c.outputSize());
         BlasKernel.probe();
+        Kernels.warmUp();
         return new DenseWindowModel(c, f.id(), f.sha256(), emb.data(), w1, b1, w2, b2);
     }
 
