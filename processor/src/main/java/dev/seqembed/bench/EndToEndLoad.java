@@ -19,7 +19,6 @@ import org.apache.kafka.streams.Topology;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.seqembed.bench.OutputWatch.Rec;
-import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.broker.EmbeddedKafkaBroker;
 import dev.seqembed.client.SequenceInput;
@@ -351,7 +350,7 @@ public final class EndToEndLoad {
             this.app = app;
             this.out = out;
             this.attention = attention;
-            final AvroSerde<Embedding> embeddings = RecordSerdes.embedding();
+            final EmbeddingComputeNanos embeddings = new EmbeddingComputeNanos();
             final List<String> topics = attention
                     ? List.of(config.topicEmbeddingsDense(), config.topicEmbeddingsAttention())
                     : List.of(config.topicEmbeddingsDense());
@@ -373,9 +372,9 @@ public final class EndToEndLoad {
             return new Processor(config, app, out, attention);
         }
 
-        private static long computeNanos(final AvroSerde<Embedding> serde, final ConsumerRecord<byte[], byte[]> r) {
+        private static long computeNanos(final EmbeddingComputeNanos reader, final ConsumerRecord<byte[], byte[]> r) {
             try {
-                return serde.decode(r.value()).getMetrics().getComputeNanos();
+                return reader.of(r.value());
             } catch (final IOException e) {
                 throw new IllegalStateException("not an Embedding on " + r.topic(), e);
             }
