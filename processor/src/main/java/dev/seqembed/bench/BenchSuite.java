@@ -100,8 +100,8 @@ public final class BenchSuite {
      * @param tokens input tokens of a full-speed run
      * @param settings processor settings layered over the defaults ({@code -D KEY=VALUE})
      */
-    public static void runEndToEnd(final long tokens, final Map<String, String> settings, final Path json,
-                                   final PrintStream out) throws Exception {
+    public static void runEndToEnd(final long tokens, final int warmUpSeconds, final Map<String, String> settings,
+                                   final Path json, final PrintStream out) throws Exception {
         final SeqembedConfig config = SeqembedConfig.from(settings);
         NativeSetup.forProcessor(config);
         final long t0 = System.nanoTime();
@@ -113,7 +113,7 @@ public final class BenchSuite {
         final Models models = Models.load(modelRoot.resolve("dense"), modelRoot.resolve("attention"));
         root.set("models", models(models));
         writeIfAsked(json, root);
-        root.set("e2e", new EndToEndLoad(EndToEndLoad.Sizes.of(tokens), config, out).run(models));
+        root.set("e2e", new EndToEndLoad(EndToEndLoad.Sizes.of(tokens, warmUpSeconds), config, out).run(models));
         root.put("seconds", Bench.round((System.nanoTime() - t0) / 1e9));
         writeIfAsked(json, root);
         out.printf("%nbench --e2e done in %.1f s%s%n", (System.nanoTime() - t0) / 1e9,

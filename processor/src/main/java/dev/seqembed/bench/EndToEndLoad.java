@@ -61,13 +61,14 @@ public final class EndToEndLoad {
      * @param warmSequences sequences of each phase's warm-up
      * @param halfRateSeconds length of the half-rate run
      * @param timeoutMs how long a run may take before it is reported incomplete
+     * @param warmUpSeconds how long both paths run on throw-away sequences before the first phase (0: not at all)
      */
     public record Sizes(long tokens, int minLength, int maxLength, int chunk, int warmSequences, int halfRateSeconds,
-                        long timeoutMs) {
+                        long timeoutMs, int warmUpSeconds) {
 
-        /** Issue 8's workload: ≥ N tokens of 16–240-token sequences in chunks of 64. */
-        public static Sizes of(final long tokens) {
-            return new Sizes(tokens, 16, 240, 64, 200, 30, 900_000);
+        /** Issue 8's workload: ≥ N tokens of 16–240-token sequences in chunks of 64, after a warm-up of S seconds. */
+        public static Sizes of(final long tokens, final int warmUpSeconds) {
+            return new Sizes(tokens, 16, 240, 64, 200, 30, 900_000, warmUpSeconds);
         }
     }
 
@@ -110,6 +111,7 @@ public final class EndToEndLoad {
                     .with(StreamsConfig.STATE_DIR_CONFIG, stateDir.path().toString())
                     .with(SeqembedConfig.HTTP_PORT, "0");
             describe(node, base);
+            warmUp(node, base, models, serde, dense, vocab);
 
             passThrough(node, base, broker, warm, load);
 
@@ -155,6 +157,33 @@ public final class EndToEndLoad {
                     Runtime.getRuntime().availableProcessors());
         }
         return node;
+    }
+
+    /**
+     * Both paths on fresh sequences for {@code warmUpSeconds}, results discarded. The broker, the identity app and
+     * the processor share this JVM, and its JIT compiler took about a third of the CPU of a whole 1M-token run
+     * (per-thread CPU from /proc), still compiling Kafka's code at the end: the phases then measure a process
+     * still warming up. After this warm-up they measure one closer to a long-running one.
+     */
+    private void warmUp(final ObjectNode node, final SeqembedConfig base, final Models models,
+                        final AvroSerde<TokenChunk> serde, final WindowMlpConfig dense, final int vocab)
+            throws Exception {
+        node.put("warm_up_seconds", sizes.warmUpSeconds());
+        if (sizes.warmUpSeconds() <= 0) {
+            return;
+        }
+        out.printf("  warm-up: both paths on throw-away sequences for %d s%n", sizes.warmUpSeconds());
+        final long until = System.nanoTime() + sizes.warmUpSeconds() * 1_000_000_000L;
+        try (Processor p = Processor.start(phaseConfig(base, "seqembed-bench-warm-up", "warm-up."), models, out,
+                true)) {
+            int round = 0;
+            do { // at least one round: starting the processor may take longer than a short warm-up
+                round++;
+                final Workload w = Workload.of(serde, dense, vocab, sizes, 0, Math.min(sizes.tokens(), 200_000),
+                        "warm-up-" + round + "-", 100 + round);
+                p.full(w, "warm-up round " + round, sizes.timeoutMs());
+            } while (System.nanoTime() < until);
+        }
     }
 
     private void describe(final ObjectNode node, final SeqembedConfig config) {

@@ -35,6 +35,10 @@ public final class BenchCommand implements Callable<Integer> {
             + "(default 1000000).")
     long tokens = 1_000_000;
 
+    @Option(names = "--warm-up-seconds", paramLabel = "S", description = "With --e2e: run both paths on throw-away "
+            + "sequences for S seconds first, so the phases measure a warmed JVM (default 0).")
+    int warmUpSeconds;
+
     @Option(names = {"-D", "--set"}, paramLabel = "KEY=VALUE",
             description = "A processor setting for --e2e (as run's -D), e.g. -D commit.interval.ms=200.")
     Map<String, String> overrides = new HashMap<>();
@@ -48,8 +52,11 @@ public final class BenchCommand implements Callable<Integer> {
         if (tokens < 1) {
             throw new UserException("--tokens must be at least 1, got " + tokens);
         }
+        if (warmUpSeconds < 0) {
+            throw new UserException("--warm-up-seconds must be at least 0, got " + warmUpSeconds);
+        }
         if (e2e) {
-            BenchSuite.runEndToEnd(tokens, overrides, json, System.out);
+            BenchSuite.runEndToEnd(tokens, warmUpSeconds, overrides, json, System.out);
         } else {
             BenchSuite.run(quick, json, skipEndToEnd, System.out);
         }

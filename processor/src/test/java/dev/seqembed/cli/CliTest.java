@@ -147,6 +147,7 @@ class CliTest {
         final Path in = jsonl("ok.jsonl", seq("a", new int[] {1, 2}));
         assertUserError(run("embed", "--path", "dense", "--chunk", "abc", "--input", in.toString(), "--output",
                 dir.resolve("o.jsonl").toString()), "abc");
+        assertUserError(run("bench", "--e2e", "--warm-up-seconds", "-1"), "--warm-up-seconds");
     }
 
     @Test

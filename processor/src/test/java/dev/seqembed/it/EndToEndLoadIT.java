@@ -34,7 +34,7 @@ class EndToEndLoadIT {
         final Models models = TestModels.write(dir.resolve("models"));
         final ByteArrayOutputStream printed = new ByteArrayOutputStream();
         // The test BERT has 64 positions: sequences up to 40 tokens, chunks of 16.
-        final EndToEndLoad.Sizes sizes = new EndToEndLoad.Sizes(3_000, 8, 40, 16, 5, 2, 120_000);
+        final EndToEndLoad.Sizes sizes = new EndToEndLoad.Sizes(3_000, 8, 40, 16, 5, 2, 120_000, 1);
         final ObjectNode e2e = new EndToEndLoad(sizes, SeqembedConfig.from(Map.of("topic.partitions", "2")),
                 new PrintStream(printed, true, StandardCharsets.UTF_8)).run(models);
 
@@ -62,6 +62,8 @@ class EndToEndLoadIT {
         }
         assertThat(e2e.at("/half_rate/dense/p99_ms").asLong())
                 .isGreaterThanOrEqualTo(e2e.at("/half_rate/dense/p50_ms").asLong());
-        assertThat(printed.toString(StandardCharsets.UTF_8)).contains("pass-through").contains("half rate");
+        assertThat(printed.toString(StandardCharsets.UTF_8)).contains("pass-through").contains("half rate")
+                .contains("warm-up round 1");
+        assertThat(e2e.get("warm_up_seconds").asInt()).isEqualTo(1);
     }
 }
