@@ -9,8 +9,8 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Kernels}' softmax and GELU written with the JDK's SIMD API, for JVMs started with
  * {@code --add-modules jdk.incubator.vector}: faster than C2's auto-vectorisation of the scalar loops, which
  * cannot vectorise the float/int bit moves of exp. Every lane performs exactly the scalar kernels' operations in
- * the same order (no fused multiply-adds where they have none, and the softmax sum in the same 8 partial sums),
- * so both give the same bits and a streamed vector never depends on which JVM computed it. Loaded only when the
+ * the same order (fused multiply-adds exactly where they call Math.fma, and the softmax sum in the same 8 partial
+ * sums), so both give the same bits and a streamed vector never depends on which JVM computed it. Loaded only when the
  * module is present ({@link Kernels} dispatches).
  *
  * <p>No method here takes or returns a vector: C2 does not inline a callee it has already compiled on its own
@@ -39,12 +39,12 @@ final class VectorKernels {
             final FloatVector t = xc.mul(Kernels.LOG2E).add(Kernels.ROUND_MAGIC);
             final FloatVector m = t.sub(Kernels.ROUND_MAGIC);
             final FloatVector r = xc.sub(m.mul(Kernels.LN2_HI)).sub(m.mul(Kernels.LN2_LO));
-            FloatVector p = r.mul(Kernels.EXP_P0).add(Kernels.EXP_P1);
-            p = p.mul(r).add(Kernels.EXP_P2);
-            p = p.mul(r).add(Kernels.EXP_P3);
-            p = p.mul(r).add(Kernels.EXP_P4);
-            p = p.mul(r).add(Kernels.EXP_P5);
-            final FloatVector y = p.mul(r).mul(r).add(r).add(1f);
+            FloatVector p = r.fma(Kernels.EXP_P0, Kernels.EXP_P1);
+            p = p.fma(r, FloatVector.broadcast(F, Kernels.EXP_P2));
+            p = p.fma(r, FloatVector.broadcast(F, Kernels.EXP_P3));
+            p = p.fma(r, FloatVector.broadcast(F, Kernels.EXP_P4));
+            p = p.fma(r, FloatVector.broadcast(F, Kernels.EXP_P5));
+            final FloatVector y = p.mul(r).fma(r, r).add(1f);
             final IntVector scale = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23);
             final FloatVector e = y.mul(scale.reinterpretAsFloats());
             e.intoArray(v, off + i);
@@ -100,9 +100,9 @@ final class VectorKernels {
 
     /**
      * For x = a[at, at+k) + bias[b, b+k): x into tmp.x, t = 1 / (1 + z/2) into tmp.t and the exponent
-     * -1.26551223 + t P(t) - z^2 into tmp.e (z = |x| / sqrt 2; z^2 as an exact pair). The polynomial innermost
-     * first, as the scalar kernel evaluates it, with its coefficients written out (reading them from an array
-     * here kept C2 from intrinsifying the vector operations).
+     * -1.26551223 + t P(t) - z^2 into tmp.e (z = |x| / sqrt 2; z^2 as an exact pair). The polynomial by Horner's
+     * rule in fused multiply-adds, as the scalar kernel evaluates it, with its coefficients written out (reading
+     * them from an array here kept C2 from intrinsifying the vector operations).
      */
     private static void geluExponent(final float[] a, final int at, final float[] bias, final int b, final int k,
                                      final Kernels.Scratch tmp) {
@@ -113,18 +113,18 @@ final class VectorKernels {
             final FloatVector t = one.div(z.mul(0.5f).add(1f));
             final FloatVector z2 = z.mul(z);
             final FloatVector z2lo = z.fma(z, z2.neg());
-            FloatVector p = t.mul(0.17087277f);
-            p = t.mul(p.add(-0.82215223f));
-            p = t.mul(p.add(1.48851587f));
-            p = t.mul(p.add(-1.13520398f));
-            p = t.mul(p.add(0.27886807f));
-            p = t.mul(p.add(-0.18628806f));
-            p = t.mul(p.add(0.09678418f));
-            p = t.mul(p.add(0.37409196f));
-            p = t.mul(p.add(1.00002368f));
+            FloatVector p = t.fma(0.17087277f, -0.82215223f);
+            p = p.fma(t, FloatVector.broadcast(F, 1.48851587f));
+            p = p.fma(t, FloatVector.broadcast(F, -1.13520398f));
+            p = p.fma(t, FloatVector.broadcast(F, 0.27886807f));
+            p = p.fma(t, FloatVector.broadcast(F, -0.18628806f));
+            p = p.fma(t, FloatVector.broadcast(F, 0.09678418f));
+            p = p.fma(t, FloatVector.broadcast(F, 0.37409196f));
+            p = p.fma(t, FloatVector.broadcast(F, 1.00002368f));
+            p = p.fma(t, FloatVector.broadcast(F, -1.26551223f));
             x.intoArray(tmp.x, j);
             t.intoArray(tmp.t, j);
-            p.add(-1.26551223f).sub(z2).sub(z2lo).intoArray(tmp.e, j);
+            p.sub(z2).sub(z2lo).intoArray(tmp.e, j);
         }
     }
 
