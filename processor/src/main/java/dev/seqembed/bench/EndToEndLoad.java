@@ -45,6 +45,7 @@ import dev.seqembed.topology.Models;
  *       every embedding as a read_committed consumer sees it (receive time minus the input record's timestamp,
  *       which the outputs keep).</li>
  * </ol>
+ * Optionally ({@code warmUpSeconds}) both paths first run on throw-away sequences, so that the JVM is warm.
  * Each phase first sends a small warm-up set and waits for it. A path's tokens/s is the run's input tokens over
  * the time from the first send to that path's last embedding read; its compute utilisation is the sum of its
  * records' {@code compute_nanos} over that same time.
@@ -66,7 +67,7 @@ public final class EndToEndLoad {
     public record Sizes(long tokens, int minLength, int maxLength, int chunk, int warmSequences, int halfRateSeconds,
                         long timeoutMs, int warmUpSeconds) {
 
-        /** Issue 8's workload: ≥ N tokens of 16–240-token sequences in chunks of 64, after a warm-up of S seconds. */
+        /** Issue 8's workload: ≥ N tokens of 16–240-token sequences in chunks of 64, after S seconds of warm-up. */
         public static Sizes of(final long tokens, final int warmUpSeconds) {
             return new Sizes(tokens, 16, 240, 64, 200, 30, 900_000, warmUpSeconds);
         }
@@ -161,9 +162,9 @@ public final class EndToEndLoad {
 
     /**
      * Both paths on fresh sequences for {@code warmUpSeconds}, results discarded. The broker, the identity app and
-     * the processor share this JVM, and its JIT compiler took about a third of the CPU of a whole 1M-token run
-     * (per-thread CPU from /proc), still compiling Kafka's code at the end: the phases then measure a process
-     * still warming up. After this warm-up they measure one closer to a long-running one.
+     * the processor share this JVM, and its JIT compiler took a quarter of the CPU of a whole 1M-token run and a
+     * third of a 300k one (per-thread CPU from /proc), still compiling Kafka's code at the end: the phases then
+     * measure a process still warming up. After this warm-up they measure one closer to a long-running one.
      */
     private void warmUp(final ObjectNode node, final SeqembedConfig base, final Models models,
                         final AvroSerde<TokenChunk> serde, final WindowMlpConfig dense, final int vocab)

@@ -6,17 +6,18 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Kernels}' softmax and GELU written with the JDK's SIMD API, for JVMs started with
+ * {@link Kernels}' softmax, GELU and LayerNorm written with the JDK's SIMD API, for JVMs started with
  * {@code --add-modules jdk.incubator.vector}: faster than C2's auto-vectorisation of the scalar loops, which
  * cannot vectorise the float/int bit moves of exp. Every lane performs exactly the scalar kernels' operations in
- * the same order (fused multiply-adds exactly where they call Math.fma, and the softmax sum in the same 8 partial
- * sums), so both give the same bits and a streamed vector never depends on which JVM computed it. Loaded only when the
- * module is present ({@link Kernels} dispatches).
+ * the same order (fused multiply-adds exactly where they call Math.fma, the softmax sum in the same 8 partial
+ * sums), so both give the same bits and a streamed vector never depends on which JVM computed it. Loaded only
+ * when the module is present ({@link Kernels} dispatches).
  *
  * <p>No method here takes or returns a vector: C2 does not inline a callee it has already compiled on its own
  * when that code is large ("already compiled into a big method"), and a call that is not inlined boxes its
  * vectors on the heap. With exp as such a helper these kernels ran slower than the scalar loops (GELU 4.8 against
- * 3.2 ns/element); each loop therefore sits in a method of its own with everything written out in it.
+ * 3.2 ns/element); each loop therefore sits in a method of its own with everything written out in it. For the
+ * same reason no caller inlines these methods ({@link dev.seqembed.platform.VectorSupport} adds the directive).
  */
 final class VectorKernels {
     /** Eight lanes ({@link Kernels#LANES}): native on AVX2 and AVX-512 machines alike. */
