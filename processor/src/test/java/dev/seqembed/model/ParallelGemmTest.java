@@ -74,4 +74,42 @@ class ParallelGemmTest {
             }
         }
     }
+
+    @Test
+    void linearAddsTheBiasWithTheSameBitsAsOneThread() {
+        // rows >= out (row tiles), rows < out (column tiles, a width that is no multiple of 16), one small call
+        final int[][] shapes = {{384, 200, 96}, {16, 1153, 384}, {2, 5, 3}};
+        final ParallelGemm one = new ParallelGemm(new RowParallel(1));
+        final ParallelGemm three = new ParallelGemm(new RowParallel(3));
+        for (final int[] s : shapes) {
+            final int rows = s[0];
+            final int out = s[1];
+            final int in = s[2];
+            final float[] x = random(rows * in, rows);
+            final float[] w = random(in * out, out);
+            final float[] bias = random(out, in);
+            final float[] expected = reference(rows, out, in, x, w, false, 0f, new float[rows * out]);
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = (float) ((double) expected[i] + bias[i % out]);
+            }
+            final float[] single = linear(one, rows, out, in, x, w, bias);
+            final float[] split = linear(three, rows, out, in, x, w, bias);
+            assertThat(split).as("%dx%dx%d", rows, out, in).isEqualTo(single);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(split[i]).as("element %d of %dx%dx%d", i, rows, out, in)
+                        .isCloseTo(expected[i], org.assertj.core.api.Assertions.within(1e-4f));
+            }
+        }
+    }
+
+    private static float[] linear(final ParallelGemm gemm, final int rows, final int out, final int in,
+                                  final float[] x, final float[] w, final float[] bias) {
+        try (FloatPointer xn = NativeGemm.copyOf(x); FloatPointer wn = NativeGemm.copyOf(w);
+             FloatPointer yn = NativeGemm.copyOf(random(rows * out, 99))) { // garbage the fill must overwrite
+            gemm.linear(rows, xn, wn, bias, in, yn);
+            final float[] y = new float[rows * out];
+            yn.get(y);
+            return y;
+        }
+    }
 }
