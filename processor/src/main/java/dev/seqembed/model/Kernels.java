@@ -60,8 +60,13 @@ final class Kernels {
     private static final class WarmUp {
         /** A round (896 elements) at compiled speed takes ~2 us; run as plain Java, over 100 us. */
         private static final long COMPILED_ROUND_NANOS = 20_000;
+        /**
+         * Fast rounds, counted in all (a preempted round on a busy machine is slow too), after which the kernels
+         * are taken as compiled: ~2 ms of work once they are.
+         */
         private static final int COMPILED_ROUNDS_TO_STOP = 1_000;
-        private static final long MAX_NANOS = 10_000_000_000L;
+        /** At most this long in any case, so a machine too busy to show fast rounds is not loaded further. */
+        private static final long MAX_NANOS = 5_000_000_000L;
 
         static {
             final Thread t = new Thread(WarmUp::run, "seqembed-kernel-warm-up");
@@ -97,7 +102,9 @@ final class Kernels {
                 VectorKernels.biasGelu(row, 0, 1, BLOCK, bias, tmp);
                 VectorKernels.softmax(row, 0, BLOCK, BLOCK, tmp);
                 VectorKernels.addLayerNorm(y, gamma, y, out, 0, 1, h, gamma, gamma, 1e-12);
-                compiledRounds = System.nanoTime() - t0 < COMPILED_ROUND_NANOS ? compiledRounds + 1 : 0;
+                if (System.nanoTime() - t0 < COMPILED_ROUND_NANOS) {
+                    compiledRounds++;
+                }
             }
         }
     }
