@@ -9,6 +9,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class ParallelGemmTest {
 
+    private final ParallelGemm one = new ParallelGemm(new RowParallel(1));
+    private final ParallelGemm three = new ParallelGemm(new RowParallel(3));
+
     private static float[] random(final int n, final long seed) {
         final SplittableRandom rnd = new SplittableRandom(seed);
         final float[] a = new float[n];
@@ -49,8 +52,6 @@ class ParallelGemmTest {
     void rowAndColumnSplitsGiveTheSameBitsAsOneThreadAndMatchTheReference() {
         // tall (split by rows), wide (split by columns, a width that is no multiple of 16), B transposed, beta 1
         final int[][] shapes = {{384, 200, 96}, {16, 1153, 384}, {64, 64, 512}, {1, 3, 5}};
-        final ParallelGemm one = new ParallelGemm(new RowParallel(1));
-        final ParallelGemm three = new ParallelGemm(new RowParallel(3));
         for (final int[] s : shapes) {
             final int m = s[0];
             final int n = s[1];
@@ -79,8 +80,6 @@ class ParallelGemmTest {
     void linearAddsTheBiasWithTheSameBitsAsOneThread() {
         // rows >= out (row tiles), rows < out (column tiles, a width that is no multiple of 16), one small call
         final int[][] shapes = {{384, 200, 96}, {16, 1153, 384}, {2, 5, 3}};
-        final ParallelGemm one = new ParallelGemm(new RowParallel(1));
-        final ParallelGemm three = new ParallelGemm(new RowParallel(3));
         for (final int[] s : shapes) {
             final int rows = s[0];
             final int out = s[1];
