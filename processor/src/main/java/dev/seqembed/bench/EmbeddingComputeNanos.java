@@ -1,16 +1,13 @@
 package dev.seqembed.bench;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
+import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
-import org.apache.avro.SchemaNormalization;
-import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.message.BinaryMessageDecoder;
 
 import dev.seqembed.avro.ComputeMetrics;
 import dev.seqembed.avro.Embedding;
@@ -22,26 +19,29 @@ import dev.seqembed.avro.Embedding;
  * whole embeddings was ~5 % of the CPU samples of a {@code bench --e2e} run.
  */
 final class EmbeddingComputeNanos {
-    /** Single-object encoding: C3 01, then the writer schema's 64-bit fingerprint, little-endian. */
-    private static final int HEADER = 10;
-    private static final long FINGERPRINT = SchemaNormalization.parsingFingerprint64(Embedding.getClassSchema());
     private static final Schema METRICS_ONLY = SchemaBuilder.record(Embedding.getClassSchema().getName())
             .namespace(Embedding.getClassSchema().getNamespace())
             .fields().name("metrics").type(ComputeMetrics.getClassSchema()).noDefault()
             .endRecord();
 
-    private final GenericDatumReader<GenericRecord> reader =
-            new GenericDatumReader<>(Embedding.getClassSchema(), METRICS_ONLY);
-    private BinaryDecoder decoder;
+    /** Knows the Embedding writer schema (by its fingerprint in each message) and reads it as METRICS_ONLY. */
+    private final BinaryMessageDecoder<GenericRecord> decoder =
+            new BinaryMessageDecoder<>(GenericData.get(), METRICS_ONLY);
+
+    EmbeddingComputeNanos() {
+        decoder.addSchema(Embedding.getClassSchema());
+    }
 
     /** compute_nanos of the encoded Embedding; one instance per thread. */
     long of(final byte[] value) throws IOException {
-        if (value == null || value.length < HEADER || value[0] != (byte) 0xC3 || value[1] != 0x01
-                || ByteBuffer.wrap(value, 2, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() != FINGERPRINT) {
-            throw new IOException("not a single-object encoded Embedding of this schema");
+        if (value == null) {
+            throw new IOException("null value");
         }
-        decoder = DecoderFactory.get().binaryDecoder(value, HEADER, value.length - HEADER, decoder);
-        final GenericRecord metrics = (GenericRecord) reader.read(null, decoder).get("metrics");
-        return (Long) metrics.get("compute_nanos");
+        try {
+            return (Long) ((GenericRecord) decoder.decode(value).get("metrics")).get("compute_nanos");
+        } catch (final AvroRuntimeException e) {
+            // another record's schema (MissingSchemaException) or no single-object header (BadHeaderException)
+            throw new IOException("not a single-object encoded Embedding: " + e.getMessage(), e);
+        }
     }
 }
