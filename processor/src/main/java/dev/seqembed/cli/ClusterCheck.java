@@ -57,19 +57,22 @@ public final class ClusterCheck {
     }
 
     /**
-     * Waits up to {@code timeout} for a topic to exist (e.g. while {@code run} creates it).
+     * Checks that the cluster answers ({@link #requireReachable}), then waits up to {@code timeout} for a topic to
+     * exist (e.g. while a starting {@code run} creates it).
      *
-     * @return false when it still does not exist
+     * @param hint appended to the message when the topic still does not exist ("" for none)
+     * @throws UserException naming the topic, the address and the wait when it does not exist by then
      */
-    public static boolean awaitTopic(final Properties clientProps, final String topic, final Duration timeout)
-            throws InterruptedException {
+    public static void requireTopic(final Properties clientProps, final String topic, final Duration timeout,
+                                    final String hint) throws InterruptedException {
+        requireReachable(clientProps);
         final String bootstrap = clientProps.getProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG);
         final long deadline = System.nanoTime() + timeout.toNanos();
         try (Quiet quiet = new Quiet(); Admin admin = admin(clientProps)) {
             while (true) {
                 try {
                     if (admin.listTopics().names().get(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS).contains(topic)) {
-                        return true;
+                        return;
                     }
                 } catch (final ExecutionException e) {
                     throw failure(bootstrap, e.getCause());
@@ -77,7 +80,8 @@ public final class ClusterCheck {
                     throw unreachable(bootstrap);
                 }
                 if (System.nanoTime() > deadline) {
-                    return false;
+                    throw new UserException("topic '" + topic + "' does not exist at " + bootstrap + " (waited "
+                            + timeout.toMillis() + " ms)" + hint);
                 }
                 Thread.sleep(250);
             }

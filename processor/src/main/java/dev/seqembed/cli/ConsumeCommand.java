@@ -20,7 +20,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.config.SeqembedConfig;
-import dev.seqembed.config.UserException;
 import dev.seqembed.serde.AvroSerde;
 import dev.seqembed.serde.EmbeddingJson;
 import dev.seqembed.serde.RecordSerdes;
@@ -64,11 +63,7 @@ public final class ConsumeCommand implements Callable<Integer> {
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, fromBeginning ? "earliest" : "latest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        ClusterCheck.requireReachable(p);
-        if (!ClusterCheck.awaitTopic(p, topic, Duration.ofMillis(TOPIC_WAIT_MS))) {
-            throw new UserException("topic '" + topic + "' does not exist at " + config.get("bootstrap.servers")
-                    + " (waited " + TOPIC_WAIT_MS + " ms)");
-        }
+        ClusterCheck.requireTopic(p, topic, Duration.ofMillis(TOPIC_WAIT_MS), "");
         final AvroSerde<Embedding> serde = RecordSerdes.embedding();
         long printed = 0;
         long idleSince = System.currentTimeMillis();

@@ -94,11 +94,8 @@ public final class ProduceCommand implements Callable<Integer> {
         }
         final String target = topic != null ? topic : config.topicTokens();
         final Properties props = config.streamsProperties();
-        ClusterCheck.requireReachable(props);
-        if (!ClusterCheck.awaitTopic(props, target, Duration.ofMillis(topicWaitMs))) {
-            throw new UserException("topic '" + target + "' does not exist at " + config.get("bootstrap.servers")
-                    + " (waited " + topicWaitMs + " ms); `run` creates it, or create it yourself");
-        }
+        ClusterCheck.requireTopic(props, target, Duration.ofMillis(topicWaitMs),
+                "; `run` creates it, or create it yourself");
         try (TokenProducer producer = new TokenProducer(props, target)) {
             return loop ? sendInLoop(producer, sequences) : sendOnce(producer, sequences);
         }
