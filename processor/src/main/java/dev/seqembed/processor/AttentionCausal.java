@@ -116,7 +116,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
             if (record.value().getLast()) {
                 delete(id);
             }
-            throw new ProcessingFailure("sequence '" + id + "' was closed by an earlier processing error", null);
+            throw ClosedSequences.closedEarlier(id);
         }
         try {
             apply(record, record.value());

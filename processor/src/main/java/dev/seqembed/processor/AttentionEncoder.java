@@ -248,6 +248,11 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
             ready.remove(batch.get(i).key);
             usage.ended(batch.get(i).value.sequenceId());
         }
+        batchEmptied();
+    }
+
+    /** After a flush or a dropped batch: nothing waits, the next batch starts at the next arrival number. */
+    private void batchEmptied() {
         readyCount = 0;
         readyTokens = 0;
         firstReady = nextReady;
@@ -326,9 +331,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
             }
             ready.remove(key(s));
         }
-        readyCount = 0;
-        readyTokens = 0;
-        firstReady = nextReady;
+        batchEmptied();
         final String message = "encoder attention batch of " + (members.size() + unreadable) + " sequence(s)"
                 + (unreadable > 0 ? " (" + unreadable + " unreadable)" : "") + ": " + ProcessingFailure.describe(e);
         final List<DeadLetter> letters = new ArrayList<>(members.size());

@@ -49,6 +49,11 @@ final class ClosedSequences {
         if (last) {
             store.put(markerKey(sequenceId), null);
         }
+        return closedEarlier(sequenceId);
+    }
+
+    /** The failure for a chunk of a sequence an earlier processing error closed (the causal path's marker too). */
+    static ProcessingFailure closedEarlier(final String sequenceId) {
         return new ProcessingFailure("sequence '" + sequenceId + "' was closed by an earlier processing error", null);
     }
 }
