@@ -36,9 +36,6 @@ final class Kernels {
     static final float EXP_P4 = 1.6666665459E-1f;
     static final float EXP_P5 = 5.0000001201E-1f;
     static final float INV_SQRT2 = 0.70710678118654752440f;
-    /** Numerical Recipes' erfcc Chebyshev coefficients, constant term first. */
-    static final float[] ERFC_P = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
-        0.27886807f, -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
 
     private Kernels() {
     }
@@ -91,13 +88,15 @@ final class Kernels {
             final float[] out = new float[h];
             final float[] gamma = new float[h];
             java.util.Arrays.fill(gamma, 1f);
+            for (int j = 0; j < h; j++) {
+                y[j] = j * 0.01f; // LayerNorm writes to out: y stays
+            }
             final long start = System.nanoTime();
             int compiledRounds = 0;
             while (compiledRounds < COMPILED_ROUNDS_TO_STOP && System.nanoTime() - start < MAX_NANOS) {
                 final long t0 = System.nanoTime();
-                for (int j = 0; j < h; j++) {
-                    row[j % BLOCK] = (j - BLOCK / 2) * 0.05f;
-                    y[j] = j * 0.01f;
+                for (int j = 0; j < BLOCK; j++) { // GELU and softmax work in place
+                    row[j] = (j - BLOCK / 2) * 0.05f;
                 }
                 VectorKernels.biasGelu(row, 0, 1, BLOCK, bias, tmp);
                 VectorKernels.softmax(row, 0, BLOCK, BLOCK, tmp);
@@ -271,9 +270,9 @@ final class Kernels {
     }
 
     /**
-     * The {@link #ERFC_P} polynomial in t by Horner's rule in fused multiply-adds (the vector kernel's too; C2
-     * vectorises Math.fma). Written with the literals: array loads here kept C2 from vectorising the GELU loop
-     * (4.3 -> 10-13 ns/element).
+     * The polynomial of Numerical Recipes' erfcc in t (its Chebyshev coefficients) by Horner's rule in fused
+     * multiply-adds (the vector kernel's too; C2 vectorises Math.fma). Written with the literals: array loads here
+     * kept C2 from vectorising the GELU loop (4.3 -> 10-13 ns/element).
      */
     private static float erfcPolynomial(final float t) {
         float p = Math.fma(0.17087277f, t, -0.82215223f);

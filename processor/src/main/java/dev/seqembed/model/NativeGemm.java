@@ -11,8 +11,9 @@ import dev.seqembed.platform.BlasKernel;
 /**
  * Direct row-major {@code cblas_sgemm} of the OpenBLAS that ND4J itself loads (JavaCPP's
  * {@code openblas_nolapack} preset, same library and kernel from {@link BlasKernel}), on native float buffers;
- * one OpenBLAS thread per call ({@link ModelThreads} splits the work). Compared with an ND4J {@code mmul} per projection this drops the ~20-35 us op
- * overhead and the result allocation, and lets attention read heads in place through leading dimensions.
+ * one OpenBLAS thread per call ({@link ModelThreads} splits the work). Compared with an ND4J {@code mmul} per
+ * projection this drops the ~20-35 us op overhead and the result allocation, and lets attention read heads in
+ * place through leading dimensions.
  *
  * <p>Weights live in native memory owned by the model ({@link #copyOf}); activations in per-thread
  * {@link Workspace} buffers. Only the float[]-free overloads are used: JNI array pinning would copy.
