@@ -31,8 +31,7 @@ public final class OutputErrorHandler implements ProductionExceptionHandler {
 
     @Override
     public void configure(final Map<String, ?> configs) {
-        final Object tel = configs.get(ProcessingErrorHandler.TELEMETRY_CONFIG);
-        telemetry = tel instanceof Telemetry ? (Telemetry) tel : null;
+        telemetry = ProcessingErrorHandler.telemetryOf(configs);
     }
 
     @Override

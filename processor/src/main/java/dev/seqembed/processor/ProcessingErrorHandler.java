@@ -56,8 +56,12 @@ public final class ProcessingErrorHandler implements ProcessingExceptionHandler 
     public void configure(final Map<String, ?> configs) {
         final Object t = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
         topic = t == null ? null : t.toString();
-        final Object tel = configs.get(TELEMETRY_CONFIG);
-        telemetry = tel instanceof Telemetry ? (Telemetry) tel : null;
+        telemetry = telemetryOf(configs);
+    }
+
+    /** The Telemetry {@link #install} put in a handler's configs, or null when there is none. */
+    static Telemetry telemetryOf(final Map<String, ?> configs) {
+        return configs.get(TELEMETRY_CONFIG) instanceof Telemetry t ? t : null;
     }
 
     @Override
