@@ -129,8 +129,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
             if (!record.value().getLast()) {
                 KvCacheStore.markFailed(store, id);
             }
-            throw new ProcessingFailure("sequence '" + id + "' chunk " + record.value().getChunkIndex()
-                    + " (causal attention): " + ProcessingFailure.describe(e), e);
+            throw ProcessingFailure.ofChunk(record.value(), "causal attention", e);
         }
     }
 

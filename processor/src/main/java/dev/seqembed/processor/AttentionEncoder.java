@@ -193,8 +193,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
             // A corrupt buffer: free the sequence's buffer, close the sequence, go on.
             ClosedSequences.close(buffers.bytes(), id, CLOSED, record.value().getLast());
             usage.ended(id);
-            throw new ProcessingFailure("sequence '" + id + "' chunk " + record.value().getChunkIndex()
-                    + " (encoder attention): " + ProcessingFailure.describe(e), e);
+            throw ProcessingFailure.ofChunk(record.value(), "encoder attention", e);
         }
     }
 

@@ -4,6 +4,8 @@ import java.util.List;
 
 import org.apache.kafka.streams.errors.StreamsException;
 
+import dev.seqembed.avro.TokenChunk;
+
 /**
  * A record, or a batch, that failed after validation (a model error, a corrupt state entry). The processor that
  * throws it has already freed the sequence's state; {@link ProcessingErrorHandler} dead-letters the records with
@@ -25,6 +27,15 @@ public final class ProcessingFailure extends RuntimeException {
     public ProcessingFailure(final String message, final Throwable cause, final List<DeadLetter> deadLetters) {
         super(message, cause);
         this.deadLetters = List.copyOf(deadLetters);
+    }
+
+    /**
+     * A chunk that failed in {@code where} (a processor), the sequence's state already freed and the sequence
+     * closed: "sequence 'id' chunk n (where): cause".
+     */
+    static ProcessingFailure ofChunk(final TokenChunk chunk, final String where, final RuntimeException cause) {
+        return new ProcessingFailure("sequence '" + chunk.getSequenceId() + "' chunk " + chunk.getChunkIndex() + " ("
+                + where + "): " + describe(cause), cause);
     }
 
     public List<DeadLetter> deadLetters() {

@@ -87,8 +87,7 @@ public final class WindowAssembler extends ContextualProcessor<String, SequenceE
             }
             // A corrupt buffer: free it and close the sequence's dense path; its next windows would be misplaced.
             ClosedSequences.close(store, id, WindowBuffer.EMPTY, chunk.getLast());
-            throw new ProcessingFailure("sequence '" + id + "' chunk " + chunk.getChunkIndex() + " (windower): "
-                    + ProcessingFailure.describe(e), e);
+            throw ProcessingFailure.ofChunk(chunk, "windower", e);
         }
     }
 
