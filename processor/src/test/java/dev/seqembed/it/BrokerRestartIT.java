@@ -5,11 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,6 +20,7 @@ import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.broker.EmbeddedKafkaBroker;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.serde.RecordSerdes;
+import dev.seqembed.testing.ItSettings;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -52,14 +51,9 @@ class BrokerRestartIT {
             for (final SequenceInput s : sequences) {
                 chunks.add(s.toChunks(CHUNK));
             }
-            final Map<String, String> m = new HashMap<>();
-            m.put("bootstrap.servers", broker.bootstrapServers());
-            m.put(StreamsConfig.APPLICATION_ID_CONFIG, "broker-restart");
-            m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
-            m.put(SeqembedConfig.ATTENTION_MODE, "causal");
+            final Map<String, String> m = ItSettings.causal(broker.bootstrapServers(), "broker-restart",
+                    dir.resolve("state"));
             m.put(SeqembedConfig.ATTENTION_KV_BLOCK_BYTES, "2048");
-            m.put(SeqembedConfig.HTTP_PORT, "0");
-            m.put(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "50");
             final SeqembedConfig config = SeqembedConfig.from(m);
             final List<Embedding> wantAttention = OfflineEmbed.run(input, dir, "--path", "attention", "--mode",
                     "causal", "--chunk", String.valueOf(CHUNK), "--model", dir.resolve("models/attention").toString());

@@ -8,7 +8,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -18,7 +17,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Utils;
-import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -36,6 +34,7 @@ import dev.seqembed.processor.AttentionCausal;
 import dev.seqembed.processor.DeadLetter;
 import dev.seqembed.processor.DenseBatcher;
 import dev.seqembed.serde.RecordSerdes;
+import dev.seqembed.testing.ItSettings;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -195,14 +194,8 @@ class PoisonRecordIT {
     }
 
     private static SeqembedConfig config() {
-        final Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", KAFKA.bootstrapServers());
-        m.put(StreamsConfig.APPLICATION_ID_CONFIG, "poison");
-        m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
-        m.put(SeqembedConfig.ATTENTION_MODE, "causal");
-        m.put(SeqembedConfig.HTTP_PORT, "0");
+        final Map<String, String> m = ItSettings.causal(KAFKA.bootstrapServers(), "poison", dir.resolve("state"));
         m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
-        m.put(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "50");
         return SeqembedConfig.from(m);
     }
 }

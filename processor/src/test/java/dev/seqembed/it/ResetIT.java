@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.streams.StreamsConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,6 +21,7 @@ import dev.seqembed.client.TokenProducer;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.runtime.SeqembedApp;
 import dev.seqembed.testing.Cli;
+import dev.seqembed.testing.ItSettings;
 import dev.seqembed.testing.TestModels;
 import dev.seqembed.topology.Models;
 
@@ -51,14 +50,8 @@ class ResetIT {
     @Test
     void resetRemovesTopicsOffsetsAndStateAndTheApplicationStartsOver() throws Exception {
         final Models models = TestModels.write(dir.resolve("models"));
-        final Map<String, String> m = new HashMap<>();
-        m.put("bootstrap.servers", KAFKA.bootstrapServers());
-        m.put(StreamsConfig.APPLICATION_ID_CONFIG, APP);
-        m.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
-        m.put(SeqembedConfig.ATTENTION_MODE, "causal");
-        m.put(SeqembedConfig.HTTP_PORT, "0");
+        final Map<String, String> m = ItSettings.causal(KAFKA.bootstrapServers(), APP, dir.resolve("state"));
         m.put(SeqembedConfig.TOPIC_PARTITIONS, "2");
-        m.put(SeqembedConfig.DENSE_BATCH_MAX_WAIT_MS, "50");
         final SeqembedConfig config = SeqembedConfig.from(m);
         final List<SequenceInput> sequences = SyntheticWorkload.generate(8, 5, 30, TestModels.DENSE.vocabSize(), 3,
                 "r-");
