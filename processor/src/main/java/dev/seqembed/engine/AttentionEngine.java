@@ -129,23 +129,84 @@ public final class AttentionEngine {
     }
 
     /**
+     * One chunk of a causal micro-batch.
+     *
+     * @param cache      the sequence's cache; its length is the chunk's start offset, and it is extended in place
+     * @param tokens     the chunk's tokens (empty: a bare {@code last} marker, or everything truncated)
+     * @param ingestMs   the chunk record's timestamp
+     */
+    public record CausalChunk(String sequenceId, KvCache cache, int chunkIndex, int[] tokens, boolean last,
+                              long ingestMs) {
+    }
+
+    /**
      * Causal mode: processes one chunk against the cache, which it extends.
      *
      * @param cache the sequence's cache; its length is the chunk's start offset
      */
     public Embedding causal(final String sequenceId, final KvCache cache, final int chunkIndex, final int[] chunk,
                             final boolean last, final long ingestMs) {
-        final int start = cache.length();
+        return causalBatch(List.of(new CausalChunk(sequenceId, cache, chunkIndex, chunk, last, ingestMs))).get(0);
+    }
+
+    /**
+     * Causal mode for a micro-batch: chunks of distinct sequences in one packed forward (the per-token GEMMs over
+     * the rows of all of them, attention per sequence against its own cache), results in input order; no cache
+     * changes unless the whole batch succeeds. Compute time is shared in proportion to FLOPs, as in
+     * {@link #encodeBatch}.
+     */
+    public List<Embedding> causalBatch(final List<CausalChunk> batch) {
+        final int n = batch.size();
+        final int[] starts = new int[n];
+        final long[] flops = new long[n];
+        long totalFlops = 0;
+        int batchTokens = 0;
+        int computing = 0;
+        for (int k = 0; k < n; k++) {
+            final CausalChunk c = batch.get(k);
+            final int len = c.tokens().length;
+            starts[k] = c.cache().length();
+            batchTokens += len;
+            // An empty chunk computes nothing: it yields the prefix's embedding.
+            flops[k] = len == 0 ? 0 : model.config().flops(len, starts[k] + len);
+            totalFlops += flops[k];
+            computing += len == 0 ? 0 : 1;
+        }
+        final KvCache[] caches = new KvCache[computing];
+        final int[][] chunks = new int[computing][];
+        for (int k = 0, j = 0; k < n; k++) {
+            if (batch.get(k).tokens().length > 0) {
+                caches[j] = batch.get(k).cache();
+                chunks[j++] = batch.get(k).tokens();
+            }
+        }
         final long startMs = clock.millis();
         final long t0 = System.nanoTime();
-        // An empty chunk (a bare `last` marker, or everything truncated) computes nothing: the prefix's embedding.
-        final float[] vector = chunk.length == 0 ? model.pooled(cache, pooling, normalize)
-                : model.appendCausal(cache, chunk, pooling, normalize);
+        final float[][] vectors = new float[n][];
+        // The empty chunks first: pooled() may refuse one (an empty cache) before any cache has changed.
+        for (int k = 0; k < n; k++) {
+            if (batch.get(k).tokens().length == 0) {
+                vectors[k] = model.pooled(batch.get(k).cache(), pooling, normalize);
+            }
+        }
+        final float[][] computed = computing == 0 ? new float[0][] : model.appendCausalBatch(caches, chunks, pooling,
+                normalize);
+        for (int k = 0, j = 0; k < n; k++) {
+            if (batch.get(k).tokens().length > 0) {
+                vectors[k] = computed[j++];
+            }
+        }
         final long nanos = System.nanoTime() - t0;
-        final int total = start + chunk.length;
-        return embedding(sequenceId, chunkIndex, start, chunk.length, last, vector,
-                metrics(chunk.length == 0 ? 0 : model.config().flops(chunk.length, total), nanos, 1, chunk.length,
-                        total, cache.sizeBytes(), startMs, ingestMs, start));
+        final List<Embedding> out = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) {
+            final CausalChunk c = batch.get(k);
+            final int len = c.tokens().length;
+            final long share = totalFlops == 0 ? nanos / n : Math.round((double) nanos * flops[k] / totalFlops);
+            out.add(embedding(c.sequenceId(), c.chunkIndex(), starts[k], len, c.last(), vectors[k],
+                    metrics(flops[k], share, n, batchTokens, starts[k] + len, c.cache().sizeBytes(), startMs,
+                            c.ingestMs(), starts[k])));
+        }
+        return out;
     }
 
     private ComputeMetrics metrics(final long flops, final long nanos, final int batchSize, final int batchTokens,

@@ -1,9 +1,18 @@
 package dev.seqembed.processor;
 
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
@@ -13,6 +22,8 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
@@ -25,12 +36,23 @@ import dev.seqembed.engine.Vectors;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.KvCache;
+import dev.seqembed.serde.AvroSerde;
+import dev.seqembed.serde.RecordSerdes;
 import dev.seqembed.state.KvCacheStore;
+import dev.seqembed.state.PendingChunk;
+import dev.seqembed.state.StateEntries;
 
 /**
- * Attention in {@code causal} mode: each chunk is computed when it arrives, against its sequence's per-layer
- * K/V cache kept in a changelogged store, so a chunk costs O(chunk × prefix) instead of a full recompute.
- * One Embedding per chunk; the {@code last} chunk frees the cache.
+ * Attention in {@code causal} mode: each chunk is computed against its sequence's per-layer K/V cache kept in a
+ * changelogged store, so a chunk costs O(chunk × prefix) instead of a full recompute. One Embedding per chunk;
+ * the {@code last} chunk frees the cache.
+ *
+ * <p>Micro-batch (SPEC §8, issue 7): chunks wait in a second changelogged store, in arrival order, until they
+ * hold {@code attention.batch.max-tokens} tokens or the oldest has waited {@code attention.batch.max-wait-ms}
+ * (wall-clock punctuator); then chunks of different sequences share one packed forward (the per-token GEMMs
+ * over all their rows, attention per sequence against its own cache). A sequence with several chunks waiting
+ * has them computed in order, one per forward ("rounds"). With {@code max-tokens} 1 every chunk is computed on
+ * arrival and nothing waits.
  *
  * <p>The store's layout (header and blocks per sequence, the closed marker) is {@link KvCacheStore}'s.
  *
@@ -43,6 +65,8 @@ import dev.seqembed.state.KvCacheStore;
 public final class AttentionCausal extends ContextualProcessor<String, TokenChunk, String, Embedding> {
 
     public static final String STORE = "attention-kv-cache";
+    /** Chunks waiting for the next packed forward, keyed by arrival number (big-endian) and sequence id. */
+    public static final String PENDING_STORE = "attention-causal-pending";
     /** The child that receives the Embeddings (of either attention processor). */
     public static final String EMBEDDINGS = "attention-out";
     /**
@@ -50,43 +74,61 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
      * processor.
      */
     public static final String DEAD_LETTERS = "attention-dead-letters";
+    /** This processor's node name in the topology: dead letters of a flushed batch name it as the handler would. */
+    public static final String NODE = "attention";
+
+    private static final Logger LOG = LoggerFactory.getLogger(AttentionCausal.class);
+    private static final AvroSerde<TokenChunk> CHUNKS = RecordSerdes.tokenChunk();
 
     private final AttentionEngine.Factory engines;
     private final LiveModels models;
     private final int maxPositions;
     private final int blockTokens;
+    private final AttentionEncoder.Batching batching;
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private KeyValueStore<String, byte[]> store;
+    private StateEntries<byte[], PendingChunk> pending;
+    private UnreadableEntries unreadable;
     private ModelUsage usage;
+    private long nextPending;
+    /** Arrival number of the oldest waiting chunk: flushes seek here, past the tombstones of earlier batches. */
+    private long firstPending;
+    private int pendingCount;
+    private int pendingTokens;
+    private long oldestPendingAtMs;
 
     AttentionCausal(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-                    final int blockTokens, final Telemetry telemetry) {
+                    final int blockTokens, final AttentionEncoder.Batching batching, final Telemetry telemetry) {
         this.engines = engines;
         this.models = models;
         this.maxPositions = maxPositions;
         this.blockTokens = blockTokens;
+        this.batching = batching;
         this.telemetry = telemetry;
     }
 
     /**
-     * The supplier, declaring this processor's store.
+     * The supplier, declaring this processor's stores.
      *
      * @param blockTokens tokens per stored K/V block
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
             final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-            final int blockTokens, final Telemetry telemetry) {
+            final int blockTokens, final AttentionEncoder.Batching batching, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {
-                return new AttentionCausal(engines, models, maxPositions, blockTokens, telemetry);
+                return new AttentionCausal(engines, models, maxPositions, blockTokens, batching, telemetry);
             }
 
             @Override
             public Set<StoreBuilder<?>> stores() {
-                return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                        Serdes.String(), Serdes.ByteArray()));
+                // Cached: a chunk that waits and is computed within one commit interval costs the pending
+                // store's changelog a tombstone, not a put and a tombstone.
+                return Set.of(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
+                        Serdes.ByteArray()), StateEntries.persistent(PENDING_STORE, Serdes.ByteArray())
+                        .withCachingEnabled());
             }
         };
     }
@@ -95,9 +137,39 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     public void init(final ProcessorContext<String, Embedding> context) {
         super.init(context);
         store = context.getStateStore(STORE);
+        pending = new StateEntries<>(context.getStateStore(PENDING_STORE), PendingChunk.SERDE);
         engine = engines.create(context::currentSystemTimeMs);
         usage = models.usage(STORE + "-" + context.taskId());
         KvCacheStore.modelsInStore(store).forEach(usage::started);
+        // After a restart the pending store may hold chunks: continue their numbering and flush them soon. An
+        // unreadable entry is a lost chunk of a known sequence (its id is in the key): that sequence is closed.
+        unreadable = new UnreadableEntries();
+        unreadable.read(pending, (k, p) -> {
+            final long n = arrival(k);
+            firstPending = pendingCount == 0 ? n : Math.min(firstPending, n);
+            nextPending = Math.max(nextPending, n + 1);
+            pendingCount++;
+            pendingTokens += Math.max(1, p.tokens());
+        }, k -> {
+            pending.remove(k);
+            final String id = sequenceOf(k);
+            delete(id);
+            KvCacheStore.markFailed(store, id);
+        });
+        if (pendingCount == 0) {
+            firstPending = nextPending;
+        }
+        oldestPendingAtMs = context.currentSystemTimeMs();
+        // Unbatched, the punctuator only serves chunks left waiting by a run with batching (a configuration change).
+        if (batched() || pendingCount > 0) {
+            context.schedule(Duration.ofMillis(Math.max(1, batching.maxWaitMs())), PunctuationType.WALL_CLOCK_TIME,
+                    now -> {
+                        unreadable.settle(context, DEAD_LETTERS, now);
+                        if (pendingCount > 0 && now - oldestPendingAtMs >= batching.maxWaitMs()) {
+                            flush();
+                        }
+                    });
+        }
     }
 
     @Override
@@ -105,12 +177,46 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         usage.close();
     }
 
+    /** Whether chunks wait for a micro-batch (else each is computed on arrival). */
+    private boolean batched() {
+        return batching.maxTokens() > 1;
+    }
+
     @Override
     public void process(final Record<String, TokenChunk> record) {
+        unreadable.settle(context(), DEAD_LETTERS, record.timestamp());
         if (record.value() == null) {
+            // The validator evicted the sequence: its waiting chunks go first, so that the eviction comes after them.
+            if (pendingCount > 0) {
+                flush();
+            }
             delete(record.key());
             return;
         }
+        if (!batched()) {
+            if (pendingCount > 0) {
+                flush();
+            }
+            processNow(record);
+            return;
+        }
+        if (pendingCount == 0) {
+            oldestPendingAtMs = context().currentSystemTimeMs();
+        }
+        final RecordMetadata from = context().recordMetadata().orElse(null);
+        final TokenChunk chunk = record.value();
+        pending.put(key(nextPending++, chunk.getSequenceId()), new PendingChunk(CHUNKS.encode(chunk),
+                chunk.getTokens().size(), record.timestamp(), from == null ? null : from.topic(),
+                from == null ? -1 : from.partition(), from == null ? -1 : from.offset()));
+        pendingCount++;
+        pendingTokens += Math.max(1, chunk.getTokens().size());
+        if (pendingTokens >= batching.maxTokens()) {
+            flush();
+        }
+    }
+
+    /** One chunk computed on arrival ({@code max-tokens} 1); a failure goes to the processing error handler. */
+    private void processNow(final Record<String, TokenChunk> record) {
         final String id = record.value().getSequenceId();
         if (KvCacheStore.failed(store, id)) {
             if (record.value().getLast()) {
@@ -119,52 +225,174 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
             throw ClosedSequences.closedEarlier(id);
         }
         try {
-            apply(record, record.value());
+            final Member m = member(record.value(), record.timestamp(), null);
+            if (m != null) {
+                final Embedding e = engine.on(m.model).causal(id, m.cache, record.value().getChunkIndex(), m.tokens,
+                        record.value().getLast(), record.timestamp());
+                emit(m, e);
+            }
         } catch (final RuntimeException e) {
             if (ProcessingFailure.isKafkaStreamsOwn(e)) {
                 throw e;
             }
-            // A corrupt cache entry or a model error: free the sequence's cache, close the sequence, go on.
-            delete(id);
-            if (!record.value().getLast()) {
-                KvCacheStore.markFailed(store, id);
-            }
-            throw ProcessingFailure.ofChunk(record.value(), "causal attention", e);
+            throw fail(record.value(), e);
         }
     }
 
-    private void apply(final Record<String, TokenChunk> record, final TokenChunk chunk) {
+    /** A chunk about to be computed: its sequence's model and cache, and its tokens after truncation. */
+    private record Member(TokenChunk chunk, long timestampMs, PendingChunk source, BertModel model, KvCache cache,
+                          int before, int[] tokens) {
+    }
+
+    /**
+     * Resolves a chunk's sequence state: null (after dead-lettering the chunk) when its cache's model is gone.
+     * Throws on a corrupt cache.
+     */
+    private Member member(final TokenChunk chunk, final long timestampMs, final PendingChunk source) {
         final String id = chunk.getSequenceId();
         final KvCache held = KvCacheStore.load(store, id);
         final String closedOn = held == null ? KvCacheStore.closedOn(store, id) : null;
         final BertModel model = held == null ? models.attention() : models.attention(held.modelSha256());
         if (closedOn != null || model == null) {
-            modelChanged(record, chunk, held, closedOn);
-            return;
+            modelChanged(chunk, timestampMs, source, held, closedOn);
+            return null;
         }
         final KvCache cache = held == null ? model.newCache() : held;
         usage.started(id, model.sha256());
         final int before = cache.length();
         // Truncation (attention.overflow=truncate): positions past the model's last one are dropped.
         final int[] tokens = AttentionBounds.fitting(Vectors.toIntArray(chunk.getTokens()), before, maxPositions);
-        final Embedding e = engine.on(model).causal(id, cache, chunk.getChunkIndex(), tokens, chunk.getLast(),
-                record.timestamp());
-        if (chunk.getLast()) {
+        return new Member(chunk, timestampMs, source, model, cache, before, tokens);
+    }
+
+    /** Stores what a computed chunk left (or frees it on {@code last}) and sends its Embedding. */
+    private void emit(final Member m, final Embedding e) {
+        final String id = m.chunk.getSequenceId();
+        if (m.chunk.getLast()) {
             delete(id);
         } else {
-            KvCacheStore.save(store, id, cache, before, blockTokens);
+            KvCacheStore.save(store, id, m.cache, m.before, blockTokens);
         }
         telemetry.embedding(e);
-        context().forward(new Record<>(id, e, record.timestamp()), EMBEDDINGS);
+        context().forward(new Record<>(id, e, m.timestampMs), EMBEDDINGS);
+    }
+
+    /** A corrupt cache entry or a model error: free the sequence's cache, close the sequence. */
+    private ProcessingFailure fail(final TokenChunk chunk, final RuntimeException e) {
+        final String id = chunk.getSequenceId();
+        delete(id);
+        if (!chunk.getLast()) {
+            KvCacheStore.markFailed(store, id);
+        }
+        return ProcessingFailure.ofChunk(chunk, "causal attention", e);
+    }
+
+    /**
+     * Computes every waiting chunk, in rounds: each round takes the earliest waiting chunk of each sequence, so a
+     * sequence's chunks go in order and never two in one forward; a round's chunks share one packed forward per
+     * model. A chunk that fails (its sequence closed earlier, a corrupt cache, a model error) is dead-lettered here,
+     * as the processing error handler would have on arrival, and the others go on.
+     */
+    private void flush() {
+        final List<KeyValue<byte[], PendingChunk>> entries = pending.range(key(firstPending, ""),
+                key(nextPending, ""));
+        List<KeyValue<byte[], PendingChunk>> waiting = entries;
+        while (!waiting.isEmpty()) {
+            final Map<String, KeyValue<byte[], PendingChunk>> round = new LinkedHashMap<>();
+            final List<KeyValue<byte[], PendingChunk>> later = new ArrayList<>();
+            for (final KeyValue<byte[], PendingChunk> kv : waiting) {
+                if (round.putIfAbsent(sequenceOf(kv.key), kv) != null) {
+                    later.add(kv);
+                }
+            }
+            computeRound(round.values());
+            waiting = later;
+        }
+        for (final KeyValue<byte[], PendingChunk> kv : entries) {
+            pending.remove(kv.key);
+        }
+        pendingCount = 0;
+        pendingTokens = 0;
+        firstPending = nextPending;
+    }
+
+    private void computeRound(final Collection<KeyValue<byte[], PendingChunk>> round) {
+        final Map<BertModel, List<Member>> byModel = new LinkedHashMap<>();
+        for (final KeyValue<byte[], PendingChunk> kv : round) {
+            final String id = sequenceOf(kv.key);
+            final PendingChunk source = kv.value;
+            TokenChunk chunk = null;
+            try {
+                chunk = CHUNKS.deserializer().deserialize(PENDING_STORE, source.value());
+                if (KvCacheStore.failed(store, id)) {
+                    if (chunk.getLast()) {
+                        delete(id);
+                    }
+                    deadLetter(id, source, ClosedSequences.closedEarlier(id));
+                    continue;
+                }
+                final Member m = member(chunk, source.timestampMs(), source);
+                if (m != null) {
+                    byModel.computeIfAbsent(m.model, x -> new ArrayList<>()).add(m);
+                }
+            } catch (final RuntimeException e) {
+                if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                    throw e;
+                }
+                if (chunk == null) { // undecodable: its sequence loses a chunk, so it is closed
+                    delete(id);
+                    KvCacheStore.markFailed(store, id);
+                    deadLetter(id, source, new ProcessingFailure("sequence '" + id + "' waiting chunk (causal "
+                            + "attention): " + ProcessingFailure.describe(e), e));
+                } else {
+                    deadLetter(id, source, fail(chunk, e));
+                }
+            }
+        }
+        byModel.forEach((model, members) -> {
+            final List<AttentionEngine.CausalChunk> batch = new ArrayList<>(members.size());
+            for (final Member m : members) {
+                batch.add(new AttentionEngine.CausalChunk(m.chunk.getSequenceId(), m.cache, m.chunk.getChunkIndex(),
+                        m.tokens, m.chunk.getLast(), m.timestampMs));
+            }
+            final List<Embedding> out;
+            try {
+                out = engine.on(model).causalBatch(batch);
+            } catch (final RuntimeException e) {
+                if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                    throw e;
+                }
+                for (final Member m : members) {
+                    deadLetter(m.chunk.getSequenceId(), m.source, fail(m.chunk, e));
+                }
+                return;
+            }
+            for (int k = 0; k < members.size(); k++) {
+                emit(members.get(k), out.get(k));
+            }
+        });
+    }
+
+    /** A waiting chunk's dead letter: its record's bytes and source, and the message the error handler would write. */
+    private void deadLetter(final String id, final PendingChunk source, final ProcessingFailure failure) {
+        final String message = NODE + ": " + ProcessingFailure.describe(failure);
+        LOG.warn("processing error, 1 record(s) to the dead-letter topic and going on: {} (task {}, {})", message,
+                context().taskId(), source.topic() == null ? "waiting chunk"
+                        : source.topic() + "-" + source.partition() + "@" + source.offset());
+        DeadLetterWriter.forward(context(), DEAD_LETTERS, id, new DeadLetter(id.getBytes(StandardCharsets.UTF_8),
+                source.value(), ErrorCode.PROCESSING_ERROR, message, source.topic(), source.partition(),
+                source.offset()), source.timestampMs());
     }
 
     /**
      * Closes a sequence whose cache was built by a model that is no longer loaded, or answers a later chunk of
      * one closed so: the chunk goes to the dead-letter topic; a marker keeps the sequence closed until its last
      * chunk (without it, the next chunk would start a new cache at position 0).
+     *
+     * @param source the waiting chunk's record, or null for the record being processed
      */
-    private void modelChanged(final Record<String, TokenChunk> record, final TokenChunk chunk, final KvCache held,
-                              final String closedOn) {
+    private void modelChanged(final TokenChunk chunk, final long timestampMs, final PendingChunk source,
+                              final KvCache held, final String closedOn) {
         final String id = chunk.getSequenceId();
         final String builtBy = held == null ? closedOn
                 : held.modelSha256() != null ? held.modelSha256() : "unknown (a cache written before models were named)";
@@ -175,17 +403,33 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         final String message = (held != null ? "sequence closed: its KV cache was built by model "
                 : "sequence was closed: its KV cache had been built by model ") + builtBy
                 + ", which is no longer loaded (current " + models.attention().sha256() + ")";
-        final RecordMetadata from = context().recordMetadata().orElse(null);
+        final RecordMetadata from = source != null ? null : context().recordMetadata().orElse(null);
+        final String topic = source != null ? source.topic() : from == null ? "" : from.topic();
+        final int partition = source != null ? source.partition() : from == null ? -1 : from.partition();
+        final long offset = source != null ? source.offset() : from == null ? -1 : from.offset();
         final DeadLetter dl = new DeadLetter(id.getBytes(StandardCharsets.UTF_8),
-                dev.seqembed.serde.RecordSerdes.tokenChunk().encode(chunk), ErrorCode.MODEL_CHANGED, message,
-                from == null ? "" : from.topic(), from == null ? -1 : from.partition(),
-                from == null ? -1 : from.offset());
-        DeadLetterWriter.forward(context(), DEAD_LETTERS, id, dl, record.timestamp());
+                source != null ? source.value() : CHUNKS.encode(chunk), ErrorCode.MODEL_CHANGED, message,
+                topic == null ? "" : topic, partition, offset);
+        DeadLetterWriter.forward(context(), DEAD_LETTERS, id, dl, timestampMs);
     }
 
     /** Drops everything the sequence holds: its cache, its closed marker, its hold on a model. */
     private void delete(final String id) {
         usage.ended(id);
         KvCacheStore.delete(store, id);
+    }
+
+    /** A pending entry's key: the arrival number (big-endian, so the store's byte order is arrival order), the id. */
+    private static byte[] key(final long arrival, final String sequenceId) {
+        final byte[] id = sequenceId.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(Long.BYTES + id.length).putLong(arrival).put(id).array();
+    }
+
+    private static long arrival(final byte[] key) {
+        return ByteBuffer.wrap(key).getLong();
+    }
+
+    private static String sequenceOf(final byte[] key) {
+        return new String(key, Long.BYTES, key.length - Long.BYTES, StandardCharsets.UTF_8);
     }
 }

@@ -59,7 +59,7 @@ public final class SeqembedTopology {
 
     /** The attention topology's stores, in either mode ({@code <app-id>-attention-<store>-changelog}). */
     public static final List<String> ATTENTION_STORES = List.of(AttentionEncoder.STORE, AttentionEncoder.READY_STORE,
-            AttentionCausal.STORE);
+            AttentionCausal.STORE, AttentionCausal.PENDING_STORE);
 
     private SeqembedTopology() {
     }
@@ -131,16 +131,17 @@ public final class SeqembedTopology {
         t.addSource("attention-chunks-in", new StringDeserializer(), RecordSerdes.tokenChunk().deserializer(),
                 config.topicAttentionChunks());
         final boolean causal = config.attentionMode() == AttentionMode.CAUSAL;
-        t.addProcessor("attention", causal
+        final AttentionEncoder.Batching batching = new AttentionEncoder.Batching(config.attentionBatchMaxTokens(),
+                config.attentionBatchMaxWaitMs());
+        t.addProcessor(AttentionCausal.NODE, causal
                 ? AttentionCausal.supplier(engines, models, positions, KvCacheStore.blockTokens(
-                        bert.numHiddenLayers(), bert.hiddenSize(), config.attentionKvBlockBytes()), telemetry)
+                        bert.numHiddenLayers(), bert.hiddenSize(), config.attentionKvBlockBytes()), batching, telemetry)
                 : AttentionEncoder.supplier(engines, models, positions,
-                        AttentionBounds.windowStride(config, positions), new AttentionEncoder.Batching(
-                                config.attentionBatchMaxTokens(), config.attentionBatchMaxWaitMs()), telemetry),
+                        AttentionBounds.windowStride(config, positions), batching, telemetry),
                 "attention-chunks-in");
         t.addSink(AttentionCausal.EMBEDDINGS, config.topicEmbeddingsAttention(), new StringSerializer(),
-                RecordSerdes.embedding().serializer(), "attention");
-        t.addProcessor(AttentionCausal.DEAD_LETTERS, () -> new DeadLetterWriter(telemetry), "attention");
+                RecordSerdes.embedding().serializer(), AttentionCausal.NODE);
+        t.addProcessor(AttentionCausal.DEAD_LETTERS, () -> new DeadLetterWriter(telemetry), AttentionCausal.NODE);
         t.addSink("attention-dlq", config.topicDlq(), new ByteArraySerializer(), new ByteArraySerializer(),
                 AttentionCausal.DEAD_LETTERS);
         return t;

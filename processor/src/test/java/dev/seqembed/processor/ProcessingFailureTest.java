@@ -97,7 +97,10 @@ class ProcessingFailureTest {
         final MockProcessorContext<String, Embedding> ctx = new MockProcessorContext<>(ChunkValidatorTest.mockProperties());
         ctx.setCurrentSystemTimeMs(1000);
         final KeyValueStore<String, byte[]> store = MockStores.bytes(ctx, AttentionCausal.STORE, Serdes.String());
-        final AttentionCausal p = new AttentionCausal(engines(), models.live(), 64, 4, telemetry);
+        MockStores.bytes(ctx, AttentionCausal.PENDING_STORE, Serdes.ByteArray());
+        // Each chunk computed on arrival (no micro-batch): a failure reaches the caller, as the handler sees it.
+        final AttentionCausal p = new AttentionCausal(engines(), models.live(), 64, 4,
+                new AttentionEncoder.Batching(1, 0), telemetry);
         p.init(ctx);
         return new Causal(ctx, store, p);
     }

@@ -115,6 +115,22 @@ class StateSerdeTest {
     }
 
     @Test
+    void aPendingCausalChunkRoundTripsWithItsSourceOrWithoutOne() {
+        final byte[] value = {(byte) 0xC3, 1, 9, 8, 7};
+        final PendingChunk p = roundTrip(PendingChunk.SERDE, new PendingChunk(value, 3, 1_767_225_600_042L,
+                "seqembed-attention-chunks", 2, 12_345L));
+        assertThat(p.value()).containsExactly(value);
+        assertThat(p.tokens()).isEqualTo(3);
+        assertThat(p.timestampMs()).isEqualTo(1_767_225_600_042L);
+        assertThat(p.topic()).isEqualTo("seqembed-attention-chunks");
+        assertThat(p.partition()).isEqualTo(2);
+        assertThat(p.offset()).isEqualTo(12_345L);
+        final PendingChunk unknown = roundTrip(PendingChunk.SERDE, new PendingChunk(value, 0, 1L, null, -1, -1L));
+        assertThat(unknown.topic()).isNull();
+        assertThat(unknown.partition()).isEqualTo(-1);
+    }
+
+    @Test
     void aKvCacheHeaderNamesTheModelThatBuiltIt() {
         final KvCache cache = bert.newCache();
         bert.appendCausal(cache, Chunks.tokens(3, 0), Pooling.MEAN, true);

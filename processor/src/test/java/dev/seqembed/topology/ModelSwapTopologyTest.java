@@ -159,13 +159,15 @@ class ModelSwapTopologyTest {
         final int[] b = tokens(3, 9);
         final int[] c = tokens(5, 20);
         fx.send(chunk("old", 0, a, false));
+        fx.settleAttention(); // "old" starts (is computed) before the swap
         live.replaceAttention(secondBert);
         fx.send(chunk("new", 0, a, false));
         fx.send(chunk("old", 1, b, false));
         fx.send(chunk("new", 1, b, true));
         fx.send(chunk("old", 2, c, true));
 
-        final List<Embedding> out = fx.attention.readValuesToList();
+        // One flush: "new" 0 and "old" 1 in the first round, each on its own model, then "new" 1 and "old" 2.
+        final List<Embedding> out = fx.attentionOut();
         final float[][] onFirst = offlineCausal(first.attention(), a, b, c);
         final float[][] onSecond = offlineCausal(secondBert, a, b);
         assertThat(out).hasSize(5);
@@ -184,6 +186,7 @@ class ModelSwapTopologyTest {
         fx = new TopologyFixture(live, stateDir, Map.of("attention.mode", "causal"));
         fx.send(chunk("gone", 0, tokens(4, 1), false));
         fx.send(chunk("kept", 0, tokens(2, 5), false));
+        fx.settleAttention();
         live.replaceAttention(secondBert);
         // As after a rebalance to an instance that never loaded the first model: nothing holds it any more.
         live.usage(AttentionCausal.STORE + "-0_0");
@@ -194,6 +197,7 @@ class ModelSwapTopologyTest {
         fx.send(chunk("gone", 2, tokens(2, 30), false));
         fx.send(chunk("gone", 3, tokens(1, 50), true));
         fx.send(chunk("fresh", 0, tokens(3, 3), true));
+        fx.settleAttention();
 
         final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
         assertThat(dead).hasSize(3);

@@ -169,6 +169,7 @@ class ProcessingErrorTopologyTest extends TopologyTestBase {
         final int[] g = tokens(12, 5);
         fx.send(chunk("p", 0, Arrays.copyOfRange(p, 0, 4), false));
         fx.send(chunk("g", 0, Arrays.copyOfRange(g, 0, 4), false));
+        fx.settleAttention();
         // What a corrupt changelog record restores: p's cache header with a version this release does not read.
         final KeyValueStore<String, byte[]> cache = fx.attentionDriver.getKeyValueStore(AttentionCausal.STORE);
         final byte[] header = cache.get("p\u0000h").clone();
@@ -180,6 +181,9 @@ class ProcessingErrorTopologyTest extends TopologyTestBase {
         fx.send(chunk("g", 1, Arrays.copyOfRange(g, 4, 8), false));
         fx.send(chunk("p", 2, Arrays.copyOfRange(p, 8, 12), true));
         fx.send(chunk("g", 2, Arrays.copyOfRange(g, 8, 12), true));
+        // One flush of the four waiting chunks: p 1 fails (its sequence closed) and g 1 is embedded, then p 2 is
+        // refused and g 2 embedded; the dead letters are those the error handler would have written on arrival.
+        fx.settleAttention();
 
         final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
         assertThat(dead).hasSize(2);

@@ -186,6 +186,7 @@ class SeqembedTopologyTest extends TopologyTestBase {
         for (int i = 0; i + 1 < cuts.length; i++) {
             fx.send(chunk("c", i, Arrays.copyOfRange(seq, cuts[i], cuts[i + 1]), i + 2 == cuts.length));
             if (i == 2) {
+                fx.settleAttention();
                 // 12 tokens in blocks of 3: a header and 4 blocks, which rebuild the same cache.
                 final var store = fx.attentionDriver.<String, byte[]>getKeyValueStore(
                         dev.seqembed.processor.AttentionCausal.STORE);

@@ -162,10 +162,15 @@ final class TopologyFixture implements AutoCloseable {
         return dense.readValuesToList();
     }
 
-    /** Attention embeddings so far, after letting an encoder micro-batch's wait run out. */
+    /** Attention embeddings so far, after letting a micro-batch's wait run out. */
     List<Embedding> attentionOut() {
-        advance(Duration.ofMillis(config.attentionBatchMaxWaitMs() + 1));
+        settleAttention();
         return attention.readValuesToList();
+    }
+
+    /** Lets the attention micro-batch's wait run out: everything sent so far has been computed (or dead-lettered). */
+    void settleAttention() {
+        advance(Duration.ofMillis(config.attentionBatchMaxWaitMs() + 1));
     }
 
     /** Carries what the ingest topology wrote to the chunks topic over to the attention topology. */
