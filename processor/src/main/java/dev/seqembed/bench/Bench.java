@@ -49,6 +49,9 @@ public final class Bench {
 
     static final ObjectMapper JSON = BenchJson.MAPPER;
 
+    /** Sequences in the causal micro-batch section. */
+    static final int CAUSAL_BATCH_SEQUENCES = 8;
+
     /** Run sizes: {@link #quick()} (under a minute on 2 cores) and {@link #full()} (a few minutes). */
     public record Sizes(int sgemmN, int warmups, int minReps, long budgetMs, int[] denseBatches, int[] encoderLengths,
                         int[] causalPrefixes, int causalChunk, int e2eSequences, int e2eLength, long e2eTimeoutMs) {
@@ -268,6 +271,63 @@ public final class Bench {
                     (double) flopsRecompute / flopsCached);
         }
         return rows;
+    }
+
+    /**
+     * The causal micro-batch: {@link #CAUSAL_BATCH_SEQUENCES} sequences, each with a cached prefix, get one more
+     * chunk each, computed one forward per chunk and then as one packed forward (what the processor does with chunks
+     * that wait together). Chunks of {@code causalChunk} and of 64 tokens.
+     */
+    public ArrayNode causalBatch(final BertModel model) {
+        final BertConfig c = model.config();
+        final int n = CAUSAL_BATCH_SEQUENCES;
+        final ArrayNode rows = JSON.createArrayNode();
+        out.printf("%n== attention causal micro-batch: %d sequences, one chunk each on a cached prefix%n", n);
+        out.printf("  %6s %6s %14s %11s %17s %15s %8s%n", "prefix", "chunk", "one by one ms", "batched ms",
+                "one by one tok/s", "batched tok/s", "speedup");
+        for (final int chunk : new int[] {sizes.causalChunk(), 64}) {
+            final int prefix = Math.min(64, c.maxPositionEmbeddings() - chunk);
+            if (prefix < 1) {
+                continue;
+            }
+            final KvCache[] filled = new KvCache[n];
+            final int[][] tails = new int[n][];
+            for (int s = 0; s < n; s++) {
+                final int[] all = tokens(c.vocabSize(), prefix + chunk, 97L * s + chunk);
+                filled[s] = model.newCache();
+                model.appendCausal(filled[s], Arrays.copyOf(all, prefix), Pooling.MEAN, true);
+                tails[s] = Arrays.copyOfRange(all, prefix, prefix + chunk);
+            }
+            final Stats alone = measure(() -> {
+                final KvCache[] caches = copies(filled);
+                final long t0 = System.nanoTime();
+                for (int s = 0; s < n; s++) {
+                    model.appendCausal(caches[s], tails[s], Pooling.MEAN, true);
+                }
+                return System.nanoTime() - t0;
+            });
+            final Stats batched = measure(() -> {
+                final KvCache[] caches = copies(filled);
+                final long t0 = System.nanoTime();
+                model.appendCausalBatch(caches, tails, Pooling.MEAN, true);
+                return System.nanoTime() - t0;
+            });
+            final long aloneRate = Math.round(n * chunk / (alone.medianMs() / 1e3));
+            final long batchedRate = Math.round(n * chunk / (batched.medianMs() / 1e3));
+            rows.add(JSON.valueToTree(new BenchJson.CausalBatchRow(n, prefix, chunk, round(alone.medianMs()),
+                    round(batched.medianMs()), aloneRate, batchedRate, round(alone.medianMs() / batched.medianMs()))));
+            out.printf("  %6d %6d %14.3f %11.3f %17d %15d %7.1fx%n", prefix, chunk, alone.medianMs(),
+                    batched.medianMs(), aloneRate, batchedRate, alone.medianMs() / batched.medianMs());
+        }
+        return rows;
+    }
+
+    private static KvCache[] copies(final KvCache[] caches) {
+        final KvCache[] out = new KvCache[caches.length];
+        for (int i = 0; i < caches.length; i++) {
+            out[i] = caches[i].copy();
+        }
+        return out;
     }
 
     /** A few forwards of middling length first, so the first row does not pay for JIT and native warm-up. */

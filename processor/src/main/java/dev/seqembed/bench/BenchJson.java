@@ -83,6 +83,18 @@ public final class BenchJson {
                              double gflops, @JsonProperty("flops_per_token") long flopsPerToken, int reps) {
     }
 
+    /**
+     * {@code sequences} causal sequences with a cache of {@code prefix} tokens each, one more chunk of {@code chunk}
+     * tokens each: one forward per chunk against all chunks in one packed forward (the causal micro-batch).
+     */
+    @JsonPropertyOrder({"sequences", "prefix", "chunk", "one_by_one_ms", "batched_ms", "one_by_one_tokens_per_s",
+            "batched_tokens_per_s", "speedup"})
+    public record CausalBatchRow(int sequences, int prefix, int chunk, @JsonProperty("one_by_one_ms") double oneByOneMs,
+                                 @JsonProperty("batched_ms") double batchedMs,
+                                 @JsonProperty("one_by_one_tokens_per_s") long oneByOneTokensPerS,
+                                 @JsonProperty("batched_tokens_per_s") long batchedTokensPerS, double speedup) {
+    }
+
     /** A chunk appended to a KV cache of {@code prefix} tokens, against recomputing prefix + chunk. */
     @JsonPropertyOrder({"prefix", "chunk", "cached_ms", "cached_best_ms", "recompute_ms", "recompute_best_ms",
             "flops_cached", "flops_recompute", "speedup", "cache_bytes"})

@@ -99,6 +99,18 @@ class BenchTest {
             assertThat(row.get("recompute_ms").isNumber()).isTrue();
         }
         assertThat(printed()).contains("== attention encoder").contains("== attention causal");
+
+        // Chunks of 4 on 60 cached tokens (chunks of 64 do not fit the test model's 64 positions).
+        final ArrayNode batch = bench.causalBatch(models.attention());
+        assertThat(batch).singleElement().satisfies(row -> {
+            assertThat(row.get("sequences").asInt()).isEqualTo(8);
+            assertThat(row.get("prefix").asInt()).isEqualTo(60);
+            assertThat(row.get("chunk").asInt()).isEqualTo(4);
+            assertThat(row.get("one_by_one_tokens_per_s").asLong()).isPositive();
+            assertThat(row.get("batched_tokens_per_s").asLong()).isPositive();
+            assertThat(row.get("speedup").isNumber()).isTrue();
+        });
+        assertThat(printed()).contains("== attention causal micro-batch");
     }
 
     @Test
