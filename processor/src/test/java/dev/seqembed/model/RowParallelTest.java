@@ -28,6 +28,27 @@ class RowParallelTest {
     }
 
     @Test
+    void rowBlocksCoverEveryRowOnceInBlocksThatFitTheBlockSize() {
+        final RowParallel rows = new RowParallel(2);
+        for (final int cols : new int[] {384, 1536, 20_000}) {
+            final int n = 1024;
+            final AtomicIntegerArray seen = new AtomicIntegerArray(n);
+            final java.util.concurrent.atomic.AtomicInteger largest = new java.util.concurrent.atomic.AtomicInteger();
+            rows.forRowBlocks(n, cols, (from, to) -> {
+                largest.accumulateAndGet(to - from, Math::max);
+                for (int r = from; r < to; r++) {
+                    seen.incrementAndGet(r);
+                }
+            });
+            for (int r = 0; r < n; r++) {
+                assertThat(seen.get(r)).as("cols %d, row %d", cols, r).isEqualTo(1);
+            }
+            // a block holds at most BLOCK_FLOATS floats, or one row when a row alone is larger
+            assertThat(largest.get()).isEqualTo(Math.max(1, RowParallel.BLOCK_FLOATS / cols));
+        }
+    }
+
+    @Test
     void partsCoverEveryItemOnceAndNeverExceedTheThreads() {
         final RowParallel rows = new RowParallel(3);
         for (final int requested : new int[] {1, 2, 3, 8}) {
