@@ -23,6 +23,7 @@ import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.broker.EmbeddedKafkaBroker;
 import dev.seqembed.client.SequenceInput;
 import dev.seqembed.client.SyntheticWorkload;
+import dev.seqembed.config.AttentionMode;
 import dev.seqembed.config.SeqembedConfig;
 import dev.seqembed.platform.BlasKernel;
 import dev.seqembed.model.WindowMlpConfig;
@@ -138,7 +139,7 @@ public final class EndToEndLoad {
                 node.put("dense_tokens_per_s", Math.round(full.dense.tokensPerS(load.tokens)));
                 node.put("attention_tokens_per_s", Math.round(full.attention.tokensPerS(load.tokens)));
                 node.put("dense_windows_per_s", Math.round(full.dense.recordsPerS()));
-                node.put("attention_sequences_per_s", Math.round(full.attention.recordsPerS()));
+                node.put("attention_embeddings_per_s", Math.round(full.attention.recordsPerS()));
                 node.put("dense_compute_utilisation", Bench.round(full.dense.utilisation()));
                 node.put("attention_compute_utilisation", Bench.round(full.attention.utilisation()));
                 node.put("dense_to_produce_ratio", Bench.round(full.dense.tokensPerS(load.tokens)
@@ -195,11 +196,15 @@ public final class EndToEndLoad {
         node.put("commit_interval_ms", config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) != null
                 ? config.get(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG) : "default");
         node.put("dense_batch_max_windows", config.denseBatchMaxWindows());
+        node.put("attention_mode", config.attentionMode().name().toLowerCase(java.util.Locale.ROOT));
+        node.put("attention_batch_max_tokens", config.attentionBatchMaxTokens());
         // Other processes on the machine shift every figure: the 1-minute load average says how busy it was.
         node.put("load_average_start", Bench.round(loadAverage()));
-        out.printf("  %d partitions, %s stream thread(s) per client, %s native thread(s), %s, commit.interval.ms %s%n",
+        out.printf("  %d partitions, %s stream thread(s) per client, %s native thread(s), %s, commit.interval.ms %s, "
+                        + "attention %s (micro-batch up to %d tokens)%n",
                 config.topicPartitions(), node.get("stream_threads").asText(), node.get("native_threads").asText(),
-                node.get("processing_guarantee").asText(), node.get("commit_interval_ms").asText());
+                node.get("processing_guarantee").asText(), node.get("commit_interval_ms").asText(),
+                node.get("attention_mode").asText(), config.attentionBatchMaxTokens());
     }
 
     /** An identity exactly-once Kafka Streams app between two topics: what Kafka alone costs these records. */
@@ -236,6 +241,8 @@ public final class EndToEndLoad {
                 Math.max(1, (long) (rate * sizes.halfRateSeconds())), "half-", 13);
         node.put("tokens_per_s", Math.round(rate));
         node.put("tokens", half.tokens);
+        node.put("sequences", half.sequences);
+        node.put("chunks", half.records.size());
         out.printf("  half rate: %,d tokens at %.0f tokens/s (half the slower path's full speed)%n", half.tokens, rate);
         final Paths r = p.run(half, rate, sizes.timeoutMs());
         node.put("complete", r.dense.complete() && r.attention.complete());
@@ -432,8 +439,10 @@ public final class EndToEndLoad {
                 throws InterruptedException {
             // Swapped while no embeddings are in flight: the previous run has received all of its own.
             denseStats = new PathStats("dense", w.windows);
-            attentionStats = new PathStats("attention", w.sequences);
-            final List<Long> expected = attention ? List.of(w.windows, (long) w.sequences) : List.of(w.windows);
+            // Encoder mode embeds a sequence once; causal mode every chunk (SPEC §3).
+            final long embeddings = config.attentionMode() == AttentionMode.CAUSAL ? w.records.size() : w.sequences;
+            attentionStats = new PathStats("attention", embeddings);
+            final List<Long> expected = attention ? List.of(w.windows, embeddings) : List.of(w.windows);
             final long cpu0 = processCpuNanos();
             final OutputWatch.Result r = watch.run(config.topicTokens(), w.records, expected, timeoutMs,
                     tokensPerSecond, tokensPerSecond > 0 || w.tokens > 100_000 ? out : null);

@@ -9,8 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,20 +23,22 @@ import dev.seqembed.topology.Models;
 
 /**
  * {@code bench --e2e} at a tiny size with the small test models on its own in-JVM broker: every phase completes
- * (each embedding arrives) and the JSON has SPEC §10.7's keys. No timing is asserted.
+ * (each embedding arrives) and the JSON has SPEC §10.7's keys, in both attention modes. No timing is asserted.
  */
 class EndToEndLoadIT {
 
     @TempDir
     Path dir;
 
-    @Test
-    void everyPhaseCompletesAndTheJsonHasTheSpecKeys() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"encoder", "causal"})
+    void everyPhaseCompletesAndTheJsonHasTheSpecKeys(final String mode) throws Exception {
         final Models models = TestModels.write(dir.resolve("models"));
         final ByteArrayOutputStream printed = new ByteArrayOutputStream();
         // The test BERT has 64 positions: sequences up to 40 tokens, chunks of 16.
         final EndToEndLoad.Sizes sizes = new EndToEndLoad.Sizes(3_000, 8, 40, 16, 5, 2, 120_000, 1);
-        final ObjectNode e2e = new EndToEndLoad(sizes, SeqembedConfig.from(Map.of("topic.partitions", "2")),
+        final ObjectNode e2e = new EndToEndLoad(sizes, SeqembedConfig.from(Map.of("topic.partitions", "2",
+                        "attention.mode", mode)),
                 new PrintStream(printed, true, StandardCharsets.UTF_8)).run(models);
 
         assertThat(e2e.get("tokens").asLong()).isGreaterThanOrEqualTo(3_000);
@@ -60,6 +63,10 @@ class EndToEndLoadIT {
             assertThat(e2e.at("/half_rate/" + path + "/records").asLong())
                     .isEqualTo(e2e.at("/half_rate/" + path + "/expected").asLong());
         }
+        // Encoder mode embeds each sequence once, causal mode each chunk.
+        assertThat(e2e.at("/half_rate/attention/expected").asLong()).isEqualTo(
+                e2e.at(mode.equals("causal") ? "/half_rate/chunks" : "/half_rate/sequences").asLong());
+        assertThat(e2e.get("attention_mode").asText()).isEqualTo(mode);
         assertThat(e2e.at("/half_rate/dense/p99_ms").asLong())
                 .isGreaterThanOrEqualTo(e2e.at("/half_rate/dense/p50_ms").asLong());
         assertThat(printed.toString(StandardCharsets.UTF_8)).contains("pass-through").contains("half rate")
