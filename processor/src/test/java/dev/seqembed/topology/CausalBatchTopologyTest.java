@@ -3,7 +3,6 @@ package dev.seqembed.topology;
 import static dev.seqembed.testing.Chunks.chunk;
 import static dev.seqembed.testing.Chunks.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -13,14 +12,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.TokenChunk;
 import dev.seqembed.engine.AttentionEngine;
-import dev.seqembed.engine.Vectors;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.Pooling;
 import dev.seqembed.processor.AttentionCausal;
@@ -73,7 +70,7 @@ class CausalBatchTopologyTest extends TopologyTestBase {
             assertThat(e.getMetrics().getCacheHitTokens()).isEqualTo(e.getStart());
             assertThat(e.getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(e.getLength(), prefix));
             assertThat(e.getFinal$()).isEqualTo(prefix == all.length);
-            assertClose(e, fullCausal(models.attention(), Arrays.copyOf(all, prefix)));
+            assertVector(e, fullCausal(models.attention(), Arrays.copyOf(all, prefix)));
         }
         assertThat(fx.attentionDriver.getKeyValueStore(AttentionCausal.PENDING_STORE).approximateNumEntries())
                 .isZero();
@@ -145,7 +142,7 @@ class CausalBatchTopologyTest extends TopologyTestBase {
                 .isEqualTo(3.0);
         // g, in forwards of its own, is whole; p's last chunk freed its marker, q stays closed.
         assertThat(out).extracting(e -> e.getSequenceId() + "#" + e.getIndex()).containsExactly("g#0", "g#1");
-        assertClose(out.get(1), fullCausal(models.attention(), g));
+        assertVector(out.get(1), fullCausal(models.attention(), g));
         final var store = fx.attentionDriver.<String, byte[]>getKeyValueStore(AttentionCausal.STORE);
         assertThat(KvCacheStore.storedBytes(store, "p")).isZero();
         assertThat(KvCacheStore.failed(store, "p")).isFalse();
@@ -169,7 +166,7 @@ class CausalBatchTopologyTest extends TopologyTestBase {
             assertThat(e.getSequenceId().toString()).isEqualTo("w");
             assertThat(e.getFinal$()).isTrue();
         });
-        assertClose(out.get(0), fullCausal(models.attention(), w));
+        assertVector(out.get(0), fullCausal(models.attention(), w));
         final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
         assertThat(dead).singleElement().satisfies(r -> assertThat(header(r, DeadLetter.HEADER_MESSAGE))
                 .contains("unreadable entry in store '" + AttentionCausal.PENDING_STORE + "'"));
@@ -195,16 +192,5 @@ class CausalBatchTopologyTest extends TopologyTestBase {
         return bert.appendCausal(bert.newCache(), prefix, Pooling.MEAN, true);
     }
 
-    private static void assertClose(final Embedding e, final float[] want) {
-        final float[] got = Vectors.toArray(e.getVector());
-        assertThat(got).hasSameSizeAs(want);
-        for (int i = 0; i < want.length; i++) {
-            assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
-        }
-    }
 
-    private static String header(final TestRecord<byte[], byte[]> r, final String name) {
-        final Header h = r.headers().lastHeader(name);
-        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-    }
 }

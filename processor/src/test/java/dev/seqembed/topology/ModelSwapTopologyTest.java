@@ -1,5 +1,7 @@
 package dev.seqembed.topology;
 
+import static dev.seqembed.topology.TopologyTestBase.assertVector;
+import static dev.seqembed.topology.TopologyTestBase.header;
 import static dev.seqembed.testing.Chunks.chunk;
 import static dev.seqembed.testing.Chunks.tokens;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -138,18 +140,9 @@ class ModelSwapTopologyTest {
         assertThat(out).extracting(e -> e.getSequenceId().toString()).containsExactly("fresh", "old");
         assertThat(out.get(0).getModel().getSha256()).isEqualTo(secondBert.sha256());
         assertThat(out.get(1).getModel().getSha256()).isEqualTo(first.attention().sha256());
-        assertClose(out.get(0), offlineEncoder(secondBert, fresh));
-        assertClose(out.get(1), offlineEncoder(first.attention(), old));
+        assertVector(out.get(0), offlineEncoder(secondBert, fresh));
+        assertVector(out.get(1), offlineEncoder(first.attention(), old));
         assertThat(live.retirePreviousIfUnused()).isSameAs(first.attention());
-    }
-
-    /** Packed forwards of several sequences may round differently from one alone: close, not bit-equal. */
-    private static void assertClose(final Embedding e, final float[] expected) {
-        final float[] v = Vectors.toArray(e.getVector());
-        assertThat(v).hasSameSizeAs(expected);
-        for (int i = 0; i < v.length; i++) {
-            assertThat(v[i]).isCloseTo(expected[i], org.assertj.core.api.Assertions.within(1e-5f));
-        }
     }
 
     @Test
@@ -243,7 +236,4 @@ class ModelSwapTopologyTest {
         assertThat(e.getVector()).isEqualTo(offline.getVector());
     }
 
-    private static String header(final TestRecord<byte[], byte[]> r, final String name) {
-        return new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
-    }
 }

@@ -63,9 +63,6 @@ class ProcessingErrorTopologyTest extends TopologyTestBase {
 
     private final AtomicBoolean modelFails = new AtomicBoolean();
 
-    private static String header(final TestRecord<byte[], byte[]> r, final String name) {
-        return new String(r.headers().lastHeader(name).value(), StandardCharsets.UTF_8);
-    }
 
     private static byte[] utf8(final String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -91,15 +88,6 @@ class ProcessingErrorTopologyTest extends TopologyTestBase {
 
     private double deadLettered() {
         return fx.telemetry.registry().counter("seqembed.dlq", "reason", "PROCESSING_ERROR").count();
-    }
-
-    /** The Embedding's vector is {@code want}, to 1e-5 per component. */
-    private static void assertVector(final Embedding e, final float[] want) {
-        final float[] got = Vectors.toArray(e.getVector());
-        assertThat(got).hasSameSizeAs(want);
-        for (int i = 0; i < want.length; i++) {
-            assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
-        }
     }
 
     /** Asserts the dead letter of an unreadable sequence-progress entry: it closed sequence {@code id}. */

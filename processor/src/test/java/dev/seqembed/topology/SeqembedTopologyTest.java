@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -333,10 +332,6 @@ class SeqembedTopologyTest extends TopologyTestBase {
         assertThat(Long.parseLong(header(r, DeadLetter.HEADER_OFFSET))).isNotNegative();
     }
 
-    private static String header(final TestRecord<byte[], byte[]> r, final String name) {
-        final Header h = r.headers().lastHeader(name);
-        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-    }
 
     private void sendInChunks(final String id, final int[] seq, final int chunkSize) {
         final int step = chunkSize == 0 ? seq.length : chunkSize;
