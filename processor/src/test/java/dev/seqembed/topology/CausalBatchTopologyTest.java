@@ -105,13 +105,7 @@ class CausalBatchTopologyTest extends TopologyTestBase {
 
     @Test
     void aModelErrorDeadLettersThatForwardsChunksAndClosesTheirSequencesOnly() throws Exception {
-        final AttentionEngine.Factory failing = clock -> new AttentionEngine(models.attention(), Pooling.MEAN, true,
-                () -> {
-                    if (modelFails.getAndSet(false)) {
-                        throw new IllegalStateException("injected model failure");
-                    }
-                    return clock.millis();
-                });
+        final AttentionEngine.Factory failing = failingOnceWhenSet(modelFails);
         fx = new TopologyFixture(models, stateDir, BATCHED, failing);
         final int[] g = tokens(10, 3);
         fx.send(chunk("g", 0, Arrays.copyOfRange(g, 0, 5), false));

@@ -203,13 +203,7 @@ class ProcessingErrorTopologyTest extends TopologyTestBase {
 
     @Test
     void aModelErrorInAMicroBatchDeadLettersItsSequencesAndTheNextBatchIsEmbedded() throws Exception {
-        final AttentionEngine.Factory failing = clock -> new AttentionEngine(models.attention(), Pooling.MEAN, true,
-                () -> {
-                    if (modelFails.getAndSet(false)) {
-                        throw new IllegalStateException("injected model failure");
-                    }
-                    return clock.millis();
-                });
+        final AttentionEngine.Factory failing = failingOnceWhenSet(modelFails);
         fx = new TopologyFixture(models, stateDir, Map.of(), failing);
         final int[] a = tokens(10, 2);
         final int[] b = tokens(9, 4);

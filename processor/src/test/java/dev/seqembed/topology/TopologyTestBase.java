@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.streams.test.TestRecord;
@@ -13,7 +14,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 import dev.seqembed.avro.Embedding;
+import dev.seqembed.engine.AttentionEngine;
 import dev.seqembed.engine.Vectors;
+import dev.seqembed.model.Pooling;
 import dev.seqembed.testing.TestModels;
 
 /**
@@ -59,5 +62,18 @@ abstract class TopologyTestBase {
         for (int i = 0; i < want.length; i++) {
             assertThat(got[i]).isCloseTo(want[i], within(1e-5f));
         }
+    }
+
+    /**
+     * Attention engines on the test BERT (mean pooling, normalised) whose next forward fails with "injected model
+     * failure" whenever {@code fail} is set (the flag is cleared by that failure).
+     */
+    static AttentionEngine.Factory failingOnceWhenSet(final AtomicBoolean fail) {
+        return clock -> new AttentionEngine(models.attention(), Pooling.MEAN, true, () -> {
+            if (fail.getAndSet(false)) {
+                throw new IllegalStateException("injected model failure");
+            }
+            return clock.millis();
+        });
     }
 }
