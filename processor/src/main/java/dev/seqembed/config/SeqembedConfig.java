@@ -132,6 +132,9 @@ public final class SeqembedConfig {
         // half-rate p99 attention 483-528 -> 401 ms. Model threads follow (NativeSetup).
         d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
         d.put("processing.exception.handler.global.enabled", "true");
+        // Kafka Streams 4.3's partition assignor builds its own StreamsConfig from the main consumer's settings,
+        // which lack the key above, and so warned at every consumer start that the handler is not enabled.
+        d.put(StreamsConfig.mainConsumerPrefix("processing.exception.handler.global.enabled"), "true");
         // Replication of changelogs and repartition topics: -1 = broker default.
         d.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");
         d.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
