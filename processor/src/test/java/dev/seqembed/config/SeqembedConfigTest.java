@@ -49,6 +49,16 @@ class SeqembedConfigTest {
     }
 
     @Test
+    void theProcessingHandlerIsEnabledForTheGlobalThreadAlsoWhereThePartitionAssignorReadsItsSettings() {
+        final StreamsConfig streams = new StreamsConfig(SeqembedConfig.from(Map.of("bootstrap.servers", "x:9092"))
+                .streamsProperties());
+        assertThat(streams.getBoolean("processing.exception.handler.global.enabled")).isTrue();
+        // The assignor builds a StreamsConfig from these; without the key it warns at every consumer start.
+        assertThat(streams.getMainConsumerConfigs("group", "client", 0))
+                .containsEntry("processing.exception.handler.global.enabled", "true");
+    }
+
+    @Test
     void laterLayersWinFileThenEnvironmentThenFlags() {
         final Map<String, String> file = Map.of("attention.mode", "causal", "dense.batch.max-windows", "8",
                 "http.port", "9000", "application.id", "from-file");
