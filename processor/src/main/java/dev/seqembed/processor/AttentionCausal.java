@@ -1,17 +1,14 @@
 package dev.seqembed.processor;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.ContextualProcessor;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -88,15 +85,9 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private KeyValueStore<String, byte[]> store;
-    private StateEntries<byte[], PendingChunk> pending;
+    private WaitingChunks waiting;
     private UnreadableEntries unreadable;
     private ModelUsage usage;
-    private long nextPending;
-    /** Arrival number of the oldest waiting chunk: flushes seek here, past the tombstones of earlier batches. */
-    private long firstPending;
-    private int pendingCount;
-    private int pendingTokens;
-    private long oldestPendingAtMs;
 
     AttentionCausal(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
                     final int blockTokens, final AttentionEncoder.Batching batching, final Telemetry telemetry) {
@@ -137,35 +128,23 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     public void init(final ProcessorContext<String, Embedding> context) {
         super.init(context);
         store = context.getStateStore(STORE);
-        pending = new StateEntries<>(context.getStateStore(PENDING_STORE), PendingChunk.SERDE);
         engine = engines.create(context::currentSystemTimeMs);
         usage = models.usage(STORE + "-" + context.taskId());
         KvCacheStore.modelsInStore(store).forEach(usage::started);
-        // After a restart the pending store may hold chunks: continue their numbering and flush them soon. An
-        // unreadable entry is a lost chunk of a known sequence (its id is in the key): that sequence is closed.
+        // After a restart chunks may be waiting: they are flushed soon. An unreadable one is a lost chunk of a
+        // known sequence: that sequence is closed, so that its later chunks never meet a cache with a gap.
         unreadable = new UnreadableEntries();
-        unreadable.read(pending, (k, p) -> {
-            final long n = arrival(k);
-            firstPending = pendingCount == 0 ? n : Math.min(firstPending, n);
-            nextPending = Math.max(nextPending, n + 1);
-            pendingCount++;
-            pendingTokens += Math.max(1, p.tokens());
-        }, k -> {
-            pending.remove(k);
-            final String id = sequenceOf(k);
-            delete(id);
-            KvCacheStore.markFailed(store, id);
-        });
-        if (pendingCount == 0) {
-            firstPending = nextPending;
-        }
-        oldestPendingAtMs = context.currentSystemTimeMs();
+        waiting = new WaitingChunks(new StateEntries<>(context.getStateStore(PENDING_STORE), PendingChunk.SERDE),
+                unreadable, id -> {
+                    delete(id);
+                    KvCacheStore.markFailed(store, id);
+                }, context.currentSystemTimeMs());
         // Unbatched, the punctuator only serves chunks left waiting by a run with batching (a configuration change).
-        if (batched() || pendingCount > 0) {
+        if (batched() || !waiting.isEmpty()) {
             context.schedule(Duration.ofMillis(Math.max(1, batching.maxWaitMs())), PunctuationType.WALL_CLOCK_TIME,
                     now -> {
                         unreadable.settle(context, DEAD_LETTERS, now);
-                        if (pendingCount > 0 && now - oldestPendingAtMs >= batching.maxWaitMs()) {
+                        if (waiting.due(now, batching.maxWaitMs())) {
                             flush();
                         }
                     });
@@ -187,30 +166,23 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         unreadable.settle(context(), DEAD_LETTERS, record.timestamp());
         if (record.value() == null) {
             // The validator evicted the sequence: its waiting chunks go first, so that the eviction comes after them.
-            if (pendingCount > 0) {
+            if (!waiting.isEmpty()) {
                 flush();
             }
             delete(record.key());
             return;
         }
         if (!batched()) {
-            if (pendingCount > 0) {
+            if (!waiting.isEmpty()) {
                 flush();
             }
             processNow(record);
             return;
         }
-        if (pendingCount == 0) {
-            oldestPendingAtMs = context().currentSystemTimeMs();
-        }
-        final RecordMetadata from = context().recordMetadata().orElse(null);
         final TokenChunk chunk = record.value();
-        pending.put(key(nextPending++, chunk.getSequenceId()), new PendingChunk(CHUNKS.encode(chunk),
-                chunk.getTokens().size(), record.timestamp(), from == null ? null : from.topic(),
-                from == null ? -1 : from.partition(), from == null ? -1 : from.offset()));
-        pendingCount++;
-        pendingTokens += Math.max(1, chunk.getTokens().size());
-        if (pendingTokens >= batching.maxTokens()) {
+        waiting.add(chunk.getSequenceId(), CHUNKS.encode(chunk), chunk.getTokens().size(), record.timestamp(),
+                context().recordMetadata().orElse(null), context().currentSystemTimeMs());
+        if (waiting.tokens() >= batching.maxTokens()) {
             flush();
         }
     }
@@ -288,39 +260,21 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     }
 
     /**
-     * Computes every waiting chunk, in rounds: each round takes the earliest waiting chunk of each sequence, so a
-     * sequence's chunks go in order and never two in one forward; a round's chunks share one packed forward per
-     * model. A chunk that fails (its sequence closed earlier, a corrupt cache, a model error) is dead-lettered here,
-     * as the processing error handler would have on arrival, and the others go on.
+     * Computes every waiting chunk, round by round ({@link WaitingChunks#takeRounds}); a round's chunks share one
+     * packed forward per model. A chunk that fails (its sequence closed earlier, a corrupt cache, a model error) is
+     * dead-lettered here, as the processing error handler would have on arrival, and the others go on.
      */
     private void flush() {
-        final List<KeyValue<byte[], PendingChunk>> entries = pending.range(key(firstPending, ""),
-                key(nextPending, ""));
-        List<KeyValue<byte[], PendingChunk>> waiting = entries;
-        while (!waiting.isEmpty()) {
-            final Map<String, KeyValue<byte[], PendingChunk>> round = new LinkedHashMap<>();
-            final List<KeyValue<byte[], PendingChunk>> later = new ArrayList<>();
-            for (final KeyValue<byte[], PendingChunk> kv : waiting) {
-                if (round.putIfAbsent(sequenceOf(kv.key), kv) != null) {
-                    later.add(kv);
-                }
-            }
-            computeRound(round.values());
-            waiting = later;
+        for (final List<WaitingChunks.Waiting> round : waiting.takeRounds()) {
+            computeRound(round);
         }
-        for (final KeyValue<byte[], PendingChunk> kv : entries) {
-            pending.remove(kv.key);
-        }
-        pendingCount = 0;
-        pendingTokens = 0;
-        firstPending = nextPending;
     }
 
-    private void computeRound(final Collection<KeyValue<byte[], PendingChunk>> round) {
+    private void computeRound(final List<WaitingChunks.Waiting> round) {
         final Map<BertModel, List<Member>> byModel = new LinkedHashMap<>();
-        for (final KeyValue<byte[], PendingChunk> kv : round) {
-            final String id = sequenceOf(kv.key);
-            final PendingChunk source = kv.value;
+        for (final WaitingChunks.Waiting w : round) {
+            final String id = w.sequenceId();
+            final PendingChunk source = w.chunk();
             TokenChunk chunk = null;
             try {
                 chunk = CHUNKS.deserializer().deserialize(PENDING_STORE, source.value());
@@ -417,19 +371,5 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private void delete(final String id) {
         usage.ended(id);
         KvCacheStore.delete(store, id);
-    }
-
-    /** A pending entry's key: the arrival number (big-endian, so the store's byte order is arrival order), the id. */
-    private static byte[] key(final long arrival, final String sequenceId) {
-        final byte[] id = sequenceId.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(Long.BYTES + id.length).putLong(arrival).put(id).array();
-    }
-
-    private static long arrival(final byte[] key) {
-        return ByteBuffer.wrap(key).getLong();
-    }
-
-    private static String sequenceOf(final byte[] key) {
-        return new String(key, Long.BYTES, key.length - Long.BYTES, StandardCharsets.UTF_8);
     }
 }
