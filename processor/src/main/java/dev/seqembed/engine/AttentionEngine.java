@@ -121,9 +121,9 @@ public final class AttentionEngine {
             final Pending p = batch.get(k);
             final int len = tokens[k].length;
             final long f = model.config().flops(len, len);
-            final long share = flops == 0 ? nanos / n : Math.round((double) nanos * f / flops);
-            out.add(embedding(p.sequenceId(), p.index(), p.start(), len, p.last(), vectors[k], metrics(f, share, n,
-                    batchTokens, p.sequenceLength(), p.stateBytes(), startMs, p.ingestMs(), 0)));
+            out.add(embedding(p.sequenceId(), p.index(), p.start(), len, p.last(), vectors[k], metrics(f,
+                    share(nanos, f, flops, n), n, batchTokens, p.sequenceLength(), p.stateBytes(), startMs,
+                    p.ingestMs(), 0)));
         }
         return out;
     }
@@ -201,12 +201,16 @@ public final class AttentionEngine {
         for (int k = 0; k < n; k++) {
             final CausalChunk c = batch.get(k);
             final int len = c.tokens().length;
-            final long share = totalFlops == 0 ? nanos / n : Math.round((double) nanos * flops[k] / totalFlops);
             out.add(embedding(c.sequenceId(), c.chunkIndex(), starts[k], len, c.last(), vectors[k],
-                    metrics(flops[k], share, n, batchTokens, starts[k] + len, c.cache().sizeBytes(), startMs,
-                            c.ingestMs(), starts[k])));
+                    metrics(flops[k], share(nanos, flops[k], totalFlops, n), n, batchTokens, starts[k] + len,
+                            c.cache().sizeBytes(), startMs, c.ingestMs(), starts[k])));
         }
         return out;
+    }
+
+    /** A record's share of a batch's compute time: in proportion to its FLOPs (evenly when the batch has none). */
+    private static long share(final long batchNanos, final long flops, final long batchFlops, final int batchSize) {
+        return batchFlops == 0 ? batchNanos / batchSize : Math.round((double) batchNanos * flops / batchFlops);
     }
 
     private ComputeMetrics metrics(final long flops, final long nanos, final int batchSize, final int batchTokens,
