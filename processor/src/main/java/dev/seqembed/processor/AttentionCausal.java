@@ -329,7 +329,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
 
     /** A waiting chunk's dead letter: its record's bytes and source, and the message the error handler would write. */
     private void deadLetter(final String id, final PendingChunk source, final ProcessingFailure failure) {
-        final String message = NODE + ": " + ProcessingFailure.describe(failure);
+        final String message = ProcessingErrorHandler.messageOf(NODE, failure);
         LOG.warn("processing error, 1 record(s) to the dead-letter topic and going on: {} (task {}, {})", message,
                 context().taskId(), source.topic() == null ? "waiting chunk"
                         : source.topic() + "-" + source.partition() + "@" + source.offset());

@@ -59,6 +59,14 @@ public final class ProcessingErrorHandler implements ProcessingExceptionHandler 
         telemetry = telemetryOf(configs);
     }
 
+    /**
+     * A dead letter's message for a record that failed in processor {@code node}: "node: what failed" (also what a
+     * processor writes when it dead-letters a failed record itself, as the causal micro-batch does).
+     */
+    static String messageOf(final String node, final Throwable failure) {
+        return node + ": " + ProcessingFailure.describe(failure);
+    }
+
     /** The Telemetry {@link #install} put in a handler's configs, or null when there is none. */
     static Telemetry telemetryOf(final Map<String, ?> configs) {
         return configs.get(TELEMETRY_CONFIG) instanceof Telemetry t ? t : null;
@@ -70,7 +78,7 @@ public final class ProcessingErrorHandler implements ProcessingExceptionHandler 
         if (exception instanceof RuntimeException && ProcessingFailure.isKafkaStreamsOwn((RuntimeException) exception)) {
             return Response.fail();
         }
-        final String message = context.processorNodeId() + ": " + ProcessingFailure.describe(exception);
+        final String message = messageOf(context.processorNodeId(), exception);
         final List<DeadLetter> letters = exception instanceof ProcessingFailure pf && !pf.deadLetters().isEmpty()
                 ? pf.deadLetters()
                 : List.of(new DeadLetter(context.sourceRawKey(), context.sourceRawValue(), ErrorCode.PROCESSING_ERROR,
