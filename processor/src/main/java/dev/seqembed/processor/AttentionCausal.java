@@ -81,7 +81,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private final LiveModels models;
     private final int maxPositions;
     private final int blockTokens;
-    private final AttentionEncoder.Batching batching;
+    private final AttentionBatching batching;
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private KeyValueStore<String, byte[]> store;
@@ -90,7 +90,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private ModelUsage usage;
 
     AttentionCausal(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-                    final int blockTokens, final AttentionEncoder.Batching batching, final Telemetry telemetry) {
+                    final int blockTokens, final AttentionBatching batching, final Telemetry telemetry) {
         this.engines = engines;
         this.models = models;
         this.maxPositions = maxPositions;
@@ -106,7 +106,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
             final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-            final int blockTokens, final AttentionEncoder.Batching batching, final Telemetry telemetry) {
+            final int blockTokens, final AttentionBatching batching, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {

@@ -74,7 +74,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private final LiveModels models;
     private final int maxPositions;
     private final int windowStride;
-    private final Batching batching;
+    private final AttentionBatching batching;
     private final Telemetry telemetry;
     private AttentionEngine engine;
     private StateEntries<String, TokenBuffer> buffers;
@@ -88,17 +88,8 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
     private long oldestReadyAtMs;
     private ModelUsage usage;
 
-    /**
-     * When a micro-batch flushes.
-     *
-     * @param maxTokens flush once the waiting sequences hold this many tokens (1 = no batching)
-     * @param maxWaitMs flush once the oldest waiting sequence has waited this long
-     */
-    public record Batching(int maxTokens, long maxWaitMs) {
-    }
-
     AttentionEncoder(final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-                     final int windowStride, final Batching batching, final Telemetry telemetry) {
+                     final int windowStride, final AttentionBatching batching, final Telemetry telemetry) {
         this.engines = engines;
         this.models = models;
         this.maxPositions = maxPositions;
@@ -117,7 +108,7 @@ public final class AttentionEncoder extends ContextualProcessor<String, TokenChu
      */
     public static ProcessorSupplier<String, TokenChunk, String, Embedding> supplier(
             final AttentionEngine.Factory engines, final LiveModels models, final int maxPositions,
-            final int windowStride, final Batching batching, final Telemetry telemetry) {
+            final int windowStride, final AttentionBatching batching, final Telemetry telemetry) {
         return new ProcessorSupplier<>() {
             @Override
             public Processor<String, TokenChunk, String, Embedding> get() {

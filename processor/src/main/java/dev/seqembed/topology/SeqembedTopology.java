@@ -18,6 +18,7 @@ import dev.seqembed.engine.WindowSlicer;
 import dev.seqembed.metrics.Telemetry;
 import dev.seqembed.model.BertConfig;
 import dev.seqembed.model.Pooling;
+import dev.seqembed.processor.AttentionBatching;
 import dev.seqembed.processor.AttentionCausal;
 import dev.seqembed.processor.AttentionEncoder;
 import dev.seqembed.processor.AttentionFeed;
@@ -131,7 +132,7 @@ public final class SeqembedTopology {
         t.addSource("attention-chunks-in", new StringDeserializer(), RecordSerdes.tokenChunk().deserializer(),
                 config.topicAttentionChunks());
         final boolean causal = config.attentionMode() == AttentionMode.CAUSAL;
-        final AttentionEncoder.Batching batching = new AttentionEncoder.Batching(config.attentionBatchMaxTokens(),
+        final AttentionBatching batching = new AttentionBatching(config.attentionBatchMaxTokens(),
                 config.attentionBatchMaxWaitMs());
         t.addProcessor(AttentionCausal.NODE, causal
                 ? AttentionCausal.supplier(engines, models, positions, KvCacheStore.blockTokens(

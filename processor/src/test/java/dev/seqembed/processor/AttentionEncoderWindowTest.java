@@ -58,11 +58,11 @@ class AttentionEncoderWindowTest {
         store = new StateEntries<>(MockStores.bytes(context, AttentionEncoder.STORE, Serdes.String()),
                 TokenBuffer.SERDE);
         MockStores.bytes(context, AttentionEncoder.READY_STORE, Serdes.ByteArray());
-        start(new AttentionEncoder.Batching(1, 0));
+        start(new AttentionBatching(1, 0));
     }
 
     /** A processor on the store; maxTokens 1 = every window its own forward. */
-    private void start(final AttentionEncoder.Batching batching) {
+    private void start(final AttentionBatching batching) {
         final AttentionEngine.Factory engines = clock -> new AttentionEngine(model, Pooling.MEAN, true, clock);
         encoder = (AttentionEncoder) AttentionEncoder.supplier(engines, models.live(), P, STRIDE, batching,
                 new Telemetry(new SimpleMeterRegistry())).get();
@@ -97,7 +97,7 @@ class AttentionEncoderWindowTest {
 
     @Test
     void windowsGoIntoPackedForwardsOfAtMostTheTokenBudget() {
-        start(new AttentionEncoder.Batching(200, 0)); // 3 windows of 64 tokens per forward
+        start(new AttentionBatching(200, 0)); // 3 windows of 64 tokens per forward
         // 210 tokens >= 200: the batch flushes at once. K = 1 + ceil(146 / 24) = 8: 0, 24, …, 144 and 146
         final int[] seq = tokens(210, 4);
         process(chunk("d", 0, seq, true));

@@ -100,7 +100,7 @@ class ProcessingFailureTest {
         MockStores.bytes(ctx, AttentionCausal.PENDING_STORE, Serdes.ByteArray());
         // Each chunk computed on arrival (no micro-batch): a failure reaches the caller, as the handler sees it.
         final AttentionCausal p = new AttentionCausal(engines(), models.live(), 64, 4,
-                new AttentionEncoder.Batching(1, 0), telemetry);
+                new AttentionBatching(1, 0), telemetry);
         p.init(ctx);
         return new Causal(ctx, store, p);
     }
@@ -169,7 +169,7 @@ class ProcessingFailureTest {
                 Serdes.ByteArray());
         // Batches of two sequences: the second completed sequence flushes both.
         final AttentionEncoder p = new AttentionEncoder(engines(), models.live(), 64, 0,
-                new AttentionEncoder.Batching(8, 60_000), telemetry);
+                new AttentionBatching(8, 60_000), telemetry);
         p.init(ctx);
         p.process(rec(chunk("c", 0, tokens(4, 1), false)));
         store.put("c", new byte[] {7, 1, 2});
@@ -219,7 +219,7 @@ class ProcessingFailureTest {
         store.put(ClosedSequences.markerKey("m"), new byte[] {7});
         store.put("g", TokenBuffer.SERDE.serializer().serialize("t", new TokenBuffer(Arrays.copyOfRange(g, 0, 3))));
         final AttentionEncoder p = new AttentionEncoder(engines(), models.live(), 64, 0,
-                new AttentionEncoder.Batching(1, 60_000), telemetry);
+                new AttentionBatching(1, 60_000), telemetry);
         p.init(ctx);
         assertThat(ctx.forwarded()).isEmpty();
         p.process(rec(chunk("g", 1, Arrays.copyOfRange(g, 3, 6), true)));
@@ -261,7 +261,7 @@ class ProcessingFailureTest {
                 Serdes.ByteArray());
         // Three sequences of 4 tokens flush together at 12 tokens.
         final AttentionEncoder p = new AttentionEncoder(engines(), models.live(), 64, 0,
-                new AttentionEncoder.Batching(12, 60_000), telemetry);
+                new AttentionBatching(12, 60_000), telemetry);
         p.init(ctx);
         p.process(rec(chunk("a", 0, tokens(4, 1), true)));
         p.process(rec(chunk("b", 0, tokens(4, 2), true)));
