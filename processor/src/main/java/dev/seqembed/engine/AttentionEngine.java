@@ -2,12 +2,15 @@ package dev.seqembed.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 import dev.seqembed.avro.ComputeMetrics;
 import dev.seqembed.avro.Embedding;
 import dev.seqembed.avro.EmbeddingPath;
 import dev.seqembed.avro.ModelRef;
+import dev.seqembed.model.BertConfig;
 import dev.seqembed.model.BertModel;
 import dev.seqembed.model.KvCache;
 import dev.seqembed.model.Pooling;
@@ -150,60 +153,46 @@ public final class AttentionEngine {
     }
 
     /**
-     * Causal mode for a micro-batch: chunks of distinct sequences in one packed forward (the per-token GEMMs over
+     * Causal mode for a micro-batch: chunks of several sequences in one packed forward (the per-token GEMMs over
      * the rows of all of them, attention per sequence against its own cache), results in input order; no cache
-     * changes unless the whole batch succeeds. Compute time is shared in proportion to FLOPs, as in
-     * {@link #encodeBatch}.
+     * changes unless the whole batch succeeds. Chunks with the same cache are one sequence's, in order: they form
+     * one segment of the forward ({@link BertModel#appendCausalBatch}), each starting where the one before it
+     * ends. Compute time is shared in proportion to FLOPs, as in {@link #encodeBatch}.
      */
     public List<Embedding> causalBatch(final List<CausalChunk> batch) {
         final int n = batch.size();
         final int[] starts = new int[n];
         final long[] flops = new long[n];
+        final KvCache[] caches = new KvCache[n];
+        final int[][] chunks = new int[n][];
+        final Map<KvCache, Integer> lengths = new IdentityHashMap<>();
         long totalFlops = 0;
         int batchTokens = 0;
-        int computing = 0;
         for (int k = 0; k < n; k++) {
             final CausalChunk c = batch.get(k);
             final int len = c.tokens().length;
-            starts[k] = c.cache().length();
+            caches[k] = c.cache();
+            chunks[k] = c.tokens();
+            starts[k] = lengths.getOrDefault(c.cache(), c.cache().length());
+            lengths.put(c.cache(), starts[k] + len);
             batchTokens += len;
             // An empty chunk computes nothing: it yields the prefix's embedding.
             flops[k] = len == 0 ? 0 : model.config().flops(len, starts[k] + len);
             totalFlops += flops[k];
-            computing += len == 0 ? 0 : 1;
-        }
-        final KvCache[] caches = new KvCache[computing];
-        final int[][] chunks = new int[computing][];
-        for (int k = 0, j = 0; k < n; k++) {
-            if (batch.get(k).tokens().length > 0) {
-                caches[j] = batch.get(k).cache();
-                chunks[j++] = batch.get(k).tokens();
-            }
         }
         final long startMs = clock.millis();
         final long t0 = System.nanoTime();
-        final float[][] vectors = new float[n][];
-        // The empty chunks first: pooled() may refuse one (an empty cache) before any cache has changed.
-        for (int k = 0; k < n; k++) {
-            if (batch.get(k).tokens().length == 0) {
-                vectors[k] = model.pooled(batch.get(k).cache(), pooling, normalize);
-            }
-        }
-        final float[][] computed = computing == 0 ? new float[0][] : model.appendCausalBatch(caches, chunks, pooling,
-                normalize);
-        for (int k = 0, j = 0; k < n; k++) {
-            if (batch.get(k).tokens().length > 0) {
-                vectors[k] = computed[j++];
-            }
-        }
+        final float[][] vectors = model.appendCausalBatch(caches, chunks, pooling, normalize);
         final long nanos = System.nanoTime() - t0;
+        final BertConfig config = model.config();
         final List<Embedding> out = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
             final CausalChunk c = batch.get(k);
             final int len = c.tokens().length;
             out.add(embedding(c.sequenceId(), c.chunkIndex(), starts[k], len, c.last(), vectors[k],
                     metrics(flops[k], share(nanos, flops[k], totalFlops, n), n, batchTokens, starts[k] + len,
-                            c.cache().sizeBytes(), startMs, c.ingestMs(), starts[k])));
+                            KvCache.sizeBytes(config.numHiddenLayers(), config.hiddenSize(), starts[k] + len),
+                            startMs, c.ingestMs(), starts[k])));
         }
         return out;
     }

@@ -5,10 +5,11 @@ import org.bytedeco.javacpp.FloatPointer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Collections;
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 
 import static dev.seqembed.model.BertTensors.ATTENTION_LN;
 import static dev.seqembed.model.BertTensors.ATTENTION_OUTPUT;
@@ -41,6 +42,9 @@ public final class BertModel {
     private static final ParallelGemm GEMM = ModelThreads.GEMM;
     /** Below this many multiply-adds of a layer's attention, its heads stay on the calling thread. */
     private static final long HEAD_SPLIT_MACS = 1L << 20;
+
+    /** Why an empty chunk cannot be pooled when its sequence has no tokens yet. */
+    public static final String EMPTY_CACHE = "the cache holds no tokens yet";
 
     /** {@code model_type} in config.json. */
     public static final String MODEL_TYPE = "bert";
@@ -268,8 +272,12 @@ public final class BertModel {
     }
 
     /**
-     * {@link #appendCausal} for chunks of several sequences (distinct caches) in one packed forward. No cache
-     * changes unless the whole batch succeeds.
+     * {@link #appendCausal} for chunks of several sequences in one packed forward; element k of the result is the
+     * embedding after {@code chunks[k]}. Entries with the same cache are chunks of one sequence in order: they go
+     * into the forward as one segment (attention is causal, so a chunk's rows see exactly what they would see
+     * one chunk after another; equal to float rounding), each getting the embedding of the prefix up to its own
+     * end. An empty chunk computes nothing and yields the embedding so far (there must be tokens by then). No
+     * cache changes unless the whole batch succeeds.
      */
     public float[][] appendCausalBatch(final KvCache[] caches, final int[][] chunks, final Pooling pooling,
                                        final boolean normalize) {
@@ -277,43 +285,79 @@ public final class BertModel {
         if (caches.length != chunks.length) {
             throw new IllegalArgumentException(caches.length + " caches for " + chunks.length + " chunks");
         }
-        final Set<KvCache> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        final Segment[] segments = new Segment[chunks.length];
-        int row = 0;
+        // Each cache's entries, in order: one segment per cache.
+        final Map<KvCache, List<Integer>> entries = new IdentityHashMap<>();
+        final List<KvCache> order = new ArrayList<>();
         for (int k = 0; k < chunks.length; k++) {
             final KvCache cache = Objects.requireNonNull(caches[k], "cache");
-            if (cache.layers() != config.numHiddenLayers() || cache.hidden() != config.hiddenSize()) {
-                throw new IllegalArgumentException("cache is for " + cache.layers() + " layers x " + cache.hidden()
-                        + " hidden, model has " + config.numHiddenLayers() + " x " + config.hiddenSize());
-            }
-            // Keys and values of another model's weights would give a plausible but wrong vector: refuse them.
-            if (cache.modelSha256() != null && !cache.modelSha256().equals(sha256)) {
-                throw new IllegalArgumentException("cache was built by model " + cache.modelSha256()
-                        + ", not by this model " + sha256);
-            }
-            if (!seen.add(cache)) {
-                throw new IllegalArgumentException("one cache twice in a batch");
-            }
-            checkTokens(chunks[k], cache.length());
-            segments[k] = new Segment(chunks[k], cache.length(), row, cache);
-            row += chunks[k].length;
+            Objects.requireNonNull(chunks[k], "tokens");
+            entries.computeIfAbsent(cache, c -> {
+                checkCache(c);
+                order.add(c);
+                return new ArrayList<>();
+            }).add(k);
         }
-        final float[] x = forward(segments, row, true);
-        final int h = config.hiddenSize();
-        final float[][] out = new float[segments.length][];
-        for (final Segment s : segments) {
-            final double[] chunkSum = new double[h];
-            for (int r = s.row(); r < s.row() + s.rows(); r++) {
-                for (int j = 0; j < h; j++) {
-                    chunkSum[j] += x[r * h + j];
+        final List<Segment> segments = new ArrayList<>();
+        int row = 0;
+        for (final KvCache cache : order) {
+            final List<Integer> mine = entries.get(cache);
+            int length = cache.length();
+            for (final int k : mine) {
+                if (chunks[k].length == 0 && length == 0) {
+                    throw new IllegalArgumentException(EMPTY_CACHE);
                 }
+                length += chunks[k].length;
             }
-            s.cache().commit(s.rows(), chunkSum, Arrays.copyOfRange(x, s.row() * h, (s.row() + 1) * h));
+            final int rows = length - cache.length();
+            if (rows > 0) {
+                final int[] tokens = new int[rows];
+                int at = 0;
+                for (final int k : mine) {
+                    System.arraycopy(chunks[k], 0, tokens, at, chunks[k].length);
+                    at += chunks[k].length;
+                }
+                checkTokens(tokens, cache.length());
+                segments.add(new Segment(tokens, cache.length(), row, cache));
+                row += rows;
+            }
         }
-        for (int k = 0; k < segments.length; k++) {
-            out[k] = pooled(segments[k].cache(), pooling, normalize);
+        final float[] x = row == 0 ? new float[0] : forward(segments.toArray(new Segment[0]), row, true);
+        final int h = config.hiddenSize();
+        final float[][] out = new float[chunks.length][];
+        final Map<KvCache, Integer> rowOf = new IdentityHashMap<>();
+        for (final Segment s : segments) {
+            rowOf.put(s.cache(), s.row());
+        }
+        for (final KvCache cache : order) {
+            int r = rowOf.getOrDefault(cache, 0);
+            // Chunk by chunk, as appendCausal would have folded them into the pooling state.
+            for (final int k : entries.get(cache)) {
+                final int n = chunks[k].length;
+                final double[] chunkSum = new double[h];
+                for (int i = r; i < r + n; i++) {
+                    for (int j = 0; j < h; j++) {
+                        chunkSum[j] += x[i * h + j];
+                    }
+                }
+                cache.commit(n, chunkSum, n == 0 ? null : Arrays.copyOfRange(x, r * h, (r + 1) * h));
+                out[k] = pooled(cache, pooling, normalize);
+                r += n;
+            }
         }
         return out;
+    }
+
+    /** A cache this model can extend: its shape, and the model that built it. */
+    private void checkCache(final KvCache cache) {
+        if (cache.layers() != config.numHiddenLayers() || cache.hidden() != config.hiddenSize()) {
+            throw new IllegalArgumentException("cache is for " + cache.layers() + " layers x " + cache.hidden()
+                    + " hidden, model has " + config.numHiddenLayers() + " x " + config.hiddenSize());
+        }
+        // Keys and values of another model's weights would give a plausible but wrong vector: refuse them.
+        if (cache.modelSha256() != null && !cache.modelSha256().equals(sha256)) {
+            throw new IllegalArgumentException("cache was built by model " + cache.modelSha256()
+                    + ", not by this model " + sha256);
+        }
     }
 
     /**
@@ -322,7 +366,7 @@ public final class BertModel {
      */
     public float[] pooled(final KvCache cache, final Pooling pooling, final boolean normalize) {
         if (cache.length() == 0) {
-            throw new IllegalArgumentException("the cache holds no tokens yet");
+            throw new IllegalArgumentException(EMPTY_CACHE);
         }
         final int h = config.hiddenSize();
         final float[] v = new float[h];

@@ -3,6 +3,7 @@ package dev.seqembed.processor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +49,8 @@ import dev.seqembed.state.StateEntries;
  * hold {@code attention.batch.max-tokens} tokens or the oldest has waited {@code attention.batch.max-wait-ms}
  * (wall-clock punctuator); then chunks of different sequences share one packed forward (the per-token GEMMs
  * over all their rows, attention per sequence against its own cache). A sequence with several chunks waiting
- * has them computed in order, one per forward ("rounds"). With {@code max-tokens} 1 every chunk is computed on
+ * has them computed as one segment of that forward (causal attention: the same as one after another), each
+ * with its own Embedding. With {@code max-tokens} 1 every chunk is computed on
  * arrival and nothing waits.
  *
  * <p>The store's layout (header and blocks per sequence, the closed marker) is {@link KvCacheStore}'s.
@@ -239,14 +241,26 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
 
     /** Stores what a computed chunk left (or frees it on {@code last}) and sends its Embedding. */
     private void emit(final Member m, final Embedding e) {
+        store(m, m.before);
+        send(m, e);
+    }
+
+    /**
+     * After a sequence's chunk {@code m}: frees its cache on {@code last}, else stores the tokens added since
+     * {@code before}.
+     */
+    private void store(final Member m, final int before) {
         final String id = m.chunk.getSequenceId();
         if (m.chunk.getLast()) {
             delete(id);
         } else {
-            KvCacheStore.save(store, id, m.cache, m.before, blockTokens);
+            KvCacheStore.save(store, id, m.cache, before, blockTokens);
         }
+    }
+
+    private void send(final Member m, final Embedding e) {
         telemetry.embedding(e);
-        context().forward(new Record<>(id, e, m.timestampMs), EMBEDDINGS);
+        context().forward(new Record<>(m.chunk.getSequenceId(), e, m.timestampMs), EMBEDDINGS);
     }
 
     /** A corrupt cache entry or a model error: free the sequence's cache, close the sequence. */
@@ -260,71 +274,163 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     }
 
     /**
-     * Computes every waiting chunk, round by round ({@link WaitingChunks#takeRounds}); a round's chunks share one
-     * packed forward per model. A chunk that fails (its sequence closed earlier, a corrupt cache, a model error) is
-     * dead-lettered here, as the processing error handler would have on arrival, and the others go on.
+     * Computes every waiting chunk, in passes of one packed forward per model. A pass takes the waiting chunks in
+     * arrival order, all of a sequence's as one segment of the forward (attention is causal, so each chunk's
+     * embedding is what it would be one chunk after another), up to the sequence's {@code last} chunk: a later
+     * chunk under the same id starts a new sequence and waits for the next pass, as does a chunk that cannot join
+     * its sequence's segment (it is then handled there on its own). A chunk that fails (its sequence closed
+     * earlier, a corrupt cache, a model error) is dead-lettered here, as the processing error handler would have
+     * on arrival, and the others go on.
      */
     private void flush() {
-        for (final List<WaitingChunks.Waiting> round : waiting.takeRounds()) {
-            computeRound(round);
+        List<WaitingChunks.Waiting> left = waiting.takeAll();
+        while (!left.isEmpty()) {
+            left = computePass(left);
         }
     }
 
-    private void computeRound(final List<WaitingChunks.Waiting> round) {
-        final Map<BertModel, List<Member>> byModel = new LinkedHashMap<>();
-        for (final WaitingChunks.Waiting w : round) {
+    /** One sequence's chunks in a pass: one segment of the forward, from its cache's length before them. */
+    private static final class Run {
+        final BertModel model;
+        final KvCache cache;
+        final int before;
+        final List<Member> members = new ArrayList<>();
+        int length;
+
+        Run(final Member first) {
+            this.model = first.model;
+            this.cache = first.cache;
+            this.before = first.before;
+            add(first);
+        }
+
+        void add(final Member m) {
+            members.add(m);
+            length = m.before + m.tokens.length;
+        }
+
+        Member last() {
+            return members.get(members.size() - 1);
+        }
+    }
+
+    /** Computes one pass over {@code chunks}; returns the chunks left for the next pass, in arrival order. */
+    private List<WaitingChunks.Waiting> computePass(final List<WaitingChunks.Waiting> chunks) {
+        final List<WaitingChunks.Waiting> later = new ArrayList<>();
+        final Map<String, Run> runs = new LinkedHashMap<>();
+        final Set<String> deferred = new HashSet<>();
+        for (final WaitingChunks.Waiting w : chunks) {
             final String id = w.sequenceId();
-            final PendingChunk source = w.chunk();
-            TokenChunk chunk = null;
-            try {
-                chunk = CHUNKS.deserializer().deserialize(PENDING_STORE, source.value());
-                if (KvCacheStore.failed(store, id)) {
-                    if (chunk.getLast()) {
-                        delete(id);
-                    }
-                    deadLetter(id, source, ClosedSequences.closedEarlier(id));
-                    continue;
-                }
-                final Member m = member(chunk, source.timestampMs(), source);
-                if (m != null) {
-                    byModel.computeIfAbsent(m.model, x -> new ArrayList<>()).add(m);
-                }
-            } catch (final RuntimeException e) {
-                if (ProcessingFailure.isKafkaStreamsOwn(e)) {
-                    throw e;
-                }
-                if (chunk == null) { // undecodable: its sequence loses a chunk, so it is closed
-                    delete(id);
-                    KvCacheStore.markFailed(store, id);
-                    deadLetter(id, source, new ProcessingFailure("sequence '" + id + "' waiting chunk (causal "
-                            + "attention): " + ProcessingFailure.describe(e), e));
-                } else {
-                    deadLetter(id, source, fail(chunk, e));
-                }
+            if (deferred.contains(id)) {
+                later.add(w);
+                continue;
+            }
+            final Run run = runs.get(id);
+            if (run != null && !run.last().chunk.getLast() && join(run, w)) {
+                continue;
+            }
+            if (run != null) { // after the sequence's last chunk, or it cannot join: next pass, and its later chunks
+                deferred.add(id);
+                later.add(w);
+                continue;
+            }
+            final Member m = start(w);
+            if (m != null) {
+                runs.put(id, new Run(m));
             }
         }
-        byModel.forEach((model, members) -> {
-            final List<AttentionEngine.CausalChunk> batch = new ArrayList<>(members.size());
-            for (final Member m : members) {
+        final Map<BertModel, List<Run>> byModel = new LinkedHashMap<>();
+        runs.values().forEach(r -> byModel.computeIfAbsent(r.model, x -> new ArrayList<>()).add(r));
+        byModel.forEach(this::compute);
+        return later;
+    }
+
+    /** Adds a waiting chunk to its sequence's run; false if it cannot be read or placed (left for the next pass). */
+    private boolean join(final Run run, final WaitingChunks.Waiting w) {
+        final TokenChunk chunk;
+        final int[] tokens;
+        try {
+            chunk = CHUNKS.deserializer().deserialize(PENDING_STORE, w.chunk().value());
+            tokens = AttentionBounds.fitting(Vectors.toIntArray(chunk.getTokens()), run.length, maxPositions);
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            return false;
+        }
+        run.add(new Member(chunk, w.chunk().timestampMs(), w.chunk(), run.model, run.cache, run.length, tokens));
+        return true;
+    }
+
+    /**
+     * The first chunk of a sequence in a pass: its state resolved, or null after dead-lettering it (its sequence
+     * closed earlier, its model gone, a corrupt cache, an unreadable record, an empty first chunk).
+     */
+    private Member start(final WaitingChunks.Waiting w) {
+        final String id = w.sequenceId();
+        final PendingChunk source = w.chunk();
+        TokenChunk chunk = null;
+        try {
+            chunk = CHUNKS.deserializer().deserialize(PENDING_STORE, source.value());
+            if (KvCacheStore.failed(store, id)) {
+                if (chunk.getLast()) {
+                    delete(id);
+                }
+                deadLetter(id, source, ClosedSequences.closedEarlier(id));
+                return null;
+            }
+            final Member m = member(chunk, source.timestampMs(), source);
+            if (m != null && m.tokens.length == 0 && m.before == 0) {
+                // Nothing to pool yet: this chunk alone fails, not the forward it would have joined.
+                throw new IllegalArgumentException(BertModel.EMPTY_CACHE);
+            }
+            return m;
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            if (chunk == null) { // undecodable: its sequence loses a chunk, so it is closed
+                delete(id);
+                KvCacheStore.markFailed(store, id);
+                deadLetter(id, source, new ProcessingFailure("sequence '" + id + "' waiting chunk (causal "
+                        + "attention): " + ProcessingFailure.describe(e), e));
+            } else {
+                deadLetter(id, source, fail(chunk, e));
+            }
+            return null;
+        }
+    }
+
+    /** One packed forward over the runs of one model; emits every chunk's Embedding and stores each run's cache. */
+    private void compute(final BertModel model, final List<Run> runs) {
+        final List<AttentionEngine.CausalChunk> batch = new ArrayList<>();
+        for (final Run r : runs) {
+            for (final Member m : r.members) {
                 batch.add(new AttentionEngine.CausalChunk(m.chunk.getSequenceId(), m.cache, m.chunk.getChunkIndex(),
                         m.tokens, m.chunk.getLast(), m.timestampMs));
             }
-            final List<Embedding> out;
-            try {
-                out = engine.on(model).causalBatch(batch);
-            } catch (final RuntimeException e) {
-                if (ProcessingFailure.isKafkaStreamsOwn(e)) {
-                    throw e;
-                }
-                for (final Member m : members) {
+        }
+        final List<Embedding> out;
+        try {
+            out = engine.on(model).causalBatch(batch);
+        } catch (final RuntimeException e) {
+            if (ProcessingFailure.isKafkaStreamsOwn(e)) {
+                throw e;
+            }
+            for (final Run r : runs) {
+                for (final Member m : r.members) {
                     deadLetter(m.chunk.getSequenceId(), m.source, fail(m.chunk, e));
                 }
-                return;
             }
-            for (int k = 0; k < members.size(); k++) {
-                emit(members.get(k), out.get(k));
+            return;
+        }
+        int k = 0;
+        for (final Run r : runs) {
+            for (final Member m : r.members) {
+                send(m, out.get(k++));
             }
-        });
+            store(r.last(), r.before);
+        }
     }
 
     /** A waiting chunk's dead letter: its record's bytes and source, and the message the error handler would write. */

@@ -3,9 +3,7 @@ package dev.seqembed.processor;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 import org.apache.kafka.streams.processor.api.RecordMetadata;
@@ -16,8 +14,7 @@ import dev.seqembed.state.StateEntries;
 /**
  * The causal micro-batch's waiting chunks: a changelogged store keyed by arrival number (big-endian, so the store's
  * byte order is arrival order) followed by the sequence id, and the counts that say when to flush. Chunks come out
- * in rounds: each round holds the earliest waiting chunk of each sequence, so a sequence's chunks are computed in
- * order and never two in one forward.
+ * in arrival order, so each sequence's in its own order.
  */
 final class WaitingChunks {
 
@@ -84,8 +81,8 @@ final class WaitingChunks {
         tokens += Math.max(1, chunkTokens);
     }
 
-    /** Every waiting chunk, in rounds, removed from the store (in the same transaction as what they produce). */
-    List<List<Waiting>> takeRounds() {
+    /** Every waiting chunk in arrival order, removed from the store (in the same transaction as what they produce). */
+    List<Waiting> takeAll() {
         final List<Waiting> all = new ArrayList<>(count);
         // A range from the oldest live key, not all(): a scan from the start would step over old tombstones.
         store.range(key(first, ""), key(next, "")).forEach(kv -> {
@@ -95,20 +92,7 @@ final class WaitingChunks {
         count = 0;
         tokens = 0;
         first = next;
-        final List<List<Waiting>> rounds = new ArrayList<>();
-        List<Waiting> left = all;
-        while (!left.isEmpty()) {
-            final Map<String, Waiting> round = new LinkedHashMap<>();
-            final List<Waiting> later = new ArrayList<>();
-            for (final Waiting w : left) {
-                if (round.putIfAbsent(w.sequenceId(), w) != null) {
-                    later.add(w);
-                }
-            }
-            rounds.add(new ArrayList<>(round.values()));
-            left = later;
-        }
-        return rounds;
+        return all;
     }
 
     private static byte[] key(final long arrival, final String sequenceId) {

@@ -69,6 +69,36 @@ class AttentionEngineCausalBatchTest {
     }
 
     @Test
+    void aSequencesChunksInOneBatchEqualThemOneAfterAnother() {
+        final AttentionEngine engine = new AttentionEngine(bert, Pooling.MEAN, true, () -> 0L);
+        final KvCache together = bert.newCache();
+        final KvCache apart = bert.newCache();
+        engine.causal("a", together, 0, tokens(3, 1), false, 0);
+        engine.causal("a", apart, 0, tokens(3, 1), false, 0);
+        final KvCache other = bert.newCache();
+
+        final List<Embedding> batch = engine.causalBatch(List.of(
+                new AttentionEngine.CausalChunk("a", together, 1, tokens(4, 10), false, 0),
+                new AttentionEngine.CausalChunk("b", other, 0, tokens(6, 30), false, 0),
+                new AttentionEngine.CausalChunk("a", together, 2, new int[0], false, 0),
+                new AttentionEngine.CausalChunk("a", together, 3, tokens(5, 50), true, 0)));
+        final List<Embedding> alone = List.of(engine.causal("a", apart, 1, tokens(4, 10), false, 0),
+                engine.causal("a", apart, 2, new int[0], false, 0), engine.causal("a", apart, 3, tokens(5, 50), true, 0));
+
+        assertVector(batch.get(0), alone.get(0));
+        assertVector(batch.get(2), alone.get(1));
+        assertVector(batch.get(3), alone.get(2));
+        // Each chunk starts where the one before it in the batch ends, and is charged for its own tokens only.
+        assertThat(batch.stream().map(Embedding::getStart)).containsExactly(3, 0, 7, 7);
+        assertThat(batch.get(3).getMetrics().getFlops()).isEqualTo(TestModels.BERT.flops(5, 12));
+        assertThat(batch.get(3).getMetrics().getStateBytes())
+                .isEqualTo(KvCache.sizeBytes(together.layers(), together.hidden(), 12));
+        assertThat(batch.get(3).getMetrics().getSequenceLength()).isEqualTo(12);
+        assertThat(together.length()).isEqualTo(12);
+        assertThat(batch.get(0).getMetrics().getBatchTokens()).isEqualTo(4 + 6 + 5);
+    }
+
+    @Test
     void aBatchThatFailsLeavesEveryCacheAsItWas() {
         final AttentionEngine engine = new AttentionEngine(bert, Pooling.MEAN, true, () -> 0L);
         final KvCache a = bert.newCache();

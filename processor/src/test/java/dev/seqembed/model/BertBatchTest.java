@@ -79,11 +79,51 @@ class BertBatchTest {
     }
 
     @Test
-    void oneCacheTwiceInABatchIsRefusedAndChangesNothing() {
-        final KvCache cache = model.newCache();
-        final int[] a = Fixtures.tokens(7, 3, C.vocabSize());
-        assertThatThrownBy(() -> model.appendCausalBatch(new KvCache[] {cache, cache}, new int[][] {a, a},
-                Pooling.MEAN, true)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("twice");
-        assertThat(cache.length()).isZero();
+    void chunksOfOneCacheInOneBatchEqualThemOneAfterAnother() {
+        final int[] tokens = Fixtures.tokens(8, 40, C.vocabSize());
+        final KvCache together = model.newCache();
+        final KvCache apart = model.newCache();
+        final KvCache other = model.newCache();
+        model.appendCausal(together, Arrays.copyOf(tokens, 5), Pooling.MEAN, true);
+        model.appendCausal(apart, Arrays.copyOf(tokens, 5), Pooling.MEAN, true);
+        final int[] c1 = Arrays.copyOfRange(tokens, 5, 12);
+        final int[] c2 = new int[0];
+        final int[] c3 = Arrays.copyOfRange(tokens, 12, 30);
+        final int[] b = Fixtures.tokens(9, 6, C.vocabSize());
+
+        final float[][] out = model.appendCausalBatch(new KvCache[] {together, other, together, together},
+                new int[][] {c1, b, c2, c3}, Pooling.MEAN, true);
+
+        final float[][] alone = {model.appendCausal(apart, c1, Pooling.MEAN, true),
+            model.appendCausal(apart, c2, Pooling.MEAN, true), model.appendCausal(apart, c3, Pooling.MEAN, true)};
+        Reference.assertClose(out[0], toDouble(alone[0]), 1e-5, "after chunk 1");
+        Reference.assertClose(out[2], toDouble(alone[1]), 1e-5, "after the empty chunk");
+        Reference.assertClose(out[3], toDouble(alone[2]), 1e-5, "after chunk 3");
+        Reference.assertClose(out[3], Reference.pool(Reference.bert(weights, "", C, Arrays.copyOf(tokens, 30), true),
+                30, Pooling.MEAN, true), 1e-4, "a causal forward over the prefix");
+        assertThat(together.length()).isEqualTo(30);
+        assertThat(other.length()).isEqualTo(6);
+        // The caches hold the same keys/values, to float rounding: the next chunk gives the same embedding.
+        final int[] next = Arrays.copyOfRange(tokens, 30, 34);
+        Reference.assertClose(model.appendCausal(together, next, Pooling.MEAN, true),
+                toDouble(model.appendCausal(apart, next, Pooling.MEAN, true)), 1e-5, "the chunk after them");
+    }
+
+    @Test
+    void anEmptyChunkWithNothingBeforeItIsRefusedAndChangesNothing() {
+        final KvCache a = model.newCache();
+        final KvCache empty = model.newCache();
+        assertThatThrownBy(() -> model.appendCausalBatch(new KvCache[] {a, empty},
+                new int[][] {Fixtures.tokens(7, 3, C.vocabSize()), new int[0]}, Pooling.MEAN, true))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage(BertModel.EMPTY_CACHE);
+        assertThat(a.length()).isZero();
+    }
+
+    private static double[] toDouble(final float[] v) {
+        final double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
     }
 }

@@ -25,16 +25,12 @@ class WaitingChunksTest {
         return new WaitingChunks(entries, unreadable, closed::add, 1_000);
     }
 
-    private static List<List<String>> names(final List<List<WaitingChunks.Waiting>> rounds) {
-        final List<List<String>> out = new ArrayList<>();
-        for (final List<WaitingChunks.Waiting> r : rounds) {
-            out.add(r.stream().map(w -> w.sequenceId() + ":" + new String(w.chunk().value())).toList());
-        }
-        return out;
+    private static List<String> names(final List<WaitingChunks.Waiting> chunks) {
+        return chunks.stream().map(w -> w.sequenceId() + ":" + new String(w.chunk().value())).toList();
     }
 
     @Test
-    void roundsTakeEachSequencesEarliestChunkInArrivalOrderAndEmptyTheStore() {
+    void chunksComeOutInArrivalOrderAndLeaveTheStoreEmpty() {
         final WaitingChunks w = fresh(new UnreadableEntries(), new ArrayList<>());
         assertThat(w.isEmpty()).isTrue();
         w.add("a", "a0".getBytes(), 5, 1L, null, 1_000);
@@ -46,12 +42,11 @@ class WaitingChunksTest {
         assertThat(w.due(1_009, 10)).isFalse();
         assertThat(w.due(1_010, 10)).isTrue(); // the oldest arrived at 1,000
 
-        assertThat(names(w.takeRounds())).containsExactly(List.of("a:a0", "b:b0", "c:c0"), List.of("a:a1"),
-                List.of("a:a2"));
+        assertThat(names(w.takeAll())).containsExactly("a:a0", "b:b0", "a:a1", "a:a2", "c:c0");
         assertThat(w.isEmpty()).isTrue();
         assertThat(w.tokens()).isZero();
         assertThat(store.approximateNumEntries()).isZero();
-        assertThat(w.takeRounds()).isEmpty();
+        assertThat(w.takeAll()).isEmpty();
     }
 
     @Test
@@ -77,6 +72,6 @@ class WaitingChunksTest {
         assertThat(closed).containsExactly("b");
         assertThat(ctx.forwarded()).hasSize(1);
         after.add("a", "a1".getBytes(), 2, 3L, null, 2_000);
-        assertThat(names(after.takeRounds())).containsExactly(List.of("a:a0"), List.of("a:a1"));
+        assertThat(names(after.takeAll())).containsExactly("a:a0", "a:a1");
     }
 }

@@ -28,8 +28,8 @@ import dev.seqembed.state.PendingChunk;
 import dev.seqembed.testing.TestModels;
 
 /**
- * The causal path's micro-batch: chunks of different sequences waiting together share packed forwards, in rounds
- * that keep each sequence's chunks in order, and every Embedding equals a causal forward over its prefix.
+ * The causal path's micro-batch: chunks waiting together share a packed forward, each sequence's chunks as one
+ * segment of it, and every Embedding equals a causal forward over its prefix.
  */
 class CausalBatchTopologyTest extends TopologyTestBase {
 
@@ -40,7 +40,7 @@ class CausalBatchTopologyTest extends TopologyTestBase {
     private final AtomicBoolean modelFails = new AtomicBoolean();
 
     @Test
-    void chunksOfSeveralSequencesShareForwardsInRoundsAndEqualACausalForwardOverEachPrefix() {
+    void chunksOfSeveralSequencesShareOneForwardAndEqualACausalForwardOverEachPrefix() {
         fx = new TopologyFixture(models, stateDir, BATCHED);
         final int[] a = tokens(17, 1);
         final int[] b = tokens(9, 40);
@@ -57,11 +57,13 @@ class CausalBatchTopologyTest extends TopologyTestBase {
                 .isEqualTo(6);
 
         final List<Embedding> out = fx.attentionOut();
-        // Round 1: the first chunk of a, b and c; round 2: a 1 and b 1; round 3: a 2.
+        // One forward: a's three chunks as one segment, b's two as another, c.
         assertThat(out).extracting(e -> e.getSequenceId() + "#" + e.getIndex())
-                .containsExactly("a#0", "b#0", "c#0", "a#1", "b#1", "a#2");
-        assertThat(out).extracting(e -> e.getMetrics().getBatchSize()).containsExactly(3, 3, 3, 2, 2, 1);
-        assertThat(out).extracting(e -> e.getMetrics().getBatchTokens()).containsExactly(15, 15, 15, 11, 11, 6);
+                .containsExactly("a#0", "a#1", "a#2", "b#0", "b#1", "c#0");
+        assertThat(out).allSatisfy(e -> {
+            assertThat(e.getMetrics().getBatchSize()).isEqualTo(6);
+            assertThat(e.getMetrics().getBatchTokens()).isEqualTo(17 + 9 + 6);
+        });
         final Map<String, int[]> sequences = Map.of("a", a, "b", b, "c", c);
         for (final Embedding e : out) {
             final int[] all = sequences.get(e.getSequenceId().toString());
@@ -78,6 +80,38 @@ class CausalBatchTopologyTest extends TopologyTestBase {
             assertThat(left.hasNext()).as("every cache freed by its last chunk").isFalse();
         }
         assertThat(fx.attentionDlq.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aSequenceIdUsedAgainAfterItsLastChunkStartsANewSequenceInTheNextForward() {
+        fx = new TopologyFixture(models, stateDir, BATCHED);
+        final int[] first = tokens(8, 1);
+        final int[] second = tokens(5, 60);
+        fx.sendToAttention(chunk("r", 0, Arrays.copyOfRange(first, 0, 3), false));
+        fx.sendToAttention(chunk("r", 1, Arrays.copyOfRange(first, 3, 8), true));
+        fx.sendToAttention(chunk("r", 0, Arrays.copyOfRange(second, 0, 2), false));
+        fx.sendToAttention(chunk("r", 1, Arrays.copyOfRange(second, 2, 5), true));
+        final List<Embedding> out = fx.attentionOut();
+
+        assertThat(out).extracting(e -> e.getStart() + "+" + e.getLength()).containsExactly("0+3", "3+5", "0+2", "2+3");
+        assertThat(out).extracting(e -> e.getMetrics().getBatchSize()).containsExactly(2, 2, 2, 2);
+        assertVector(out.get(1), fullCausal(models.attention(), first));
+        assertVector(out.get(3), fullCausal(models.attention(), second));
+        assertThat(fx.attentionDlq.isEmpty()).isTrue();
+    }
+
+    @Test
+    void anEmptyFirstChunkIsDeadLetteredAloneAndTheOthersOfItsForwardGoOn() {
+        fx = new TopologyFixture(models, stateDir, BATCHED);
+        final int[] s = tokens(6, 3);
+        fx.sendToAttention(chunk("s", 0, s, false));
+        fx.sendToAttention(chunk("e", 0, new int[0], true));
+        final List<Embedding> out = fx.attentionOut();
+
+        assertThat(out).singleElement().satisfies(e -> assertVector(e, fullCausal(models.attention(), s)));
+        final List<TestRecord<byte[], byte[]>> dead = fx.attentionDlq.readRecordsToList();
+        assertThat(dead).singleElement().satisfies(r -> assertThat(header(r, DeadLetter.HEADER_MESSAGE))
+                .startsWith("attention: sequence 'e' chunk 0").contains(BertModel.EMPTY_CACHE));
     }
 
     @Test
@@ -114,7 +148,7 @@ class CausalBatchTopologyTest extends TopologyTestBase {
         final TokenChunk q0 = chunk("q", 0, tokens(3, 7), false);
         fx.send(p0);
         fx.send(q0);
-        modelFails.set(true); // the next forward fails: the one of round 1, p 0 and q 0
+        modelFails.set(true); // the next forward fails: the one of p 0 and q 0
         fx.settleAttention();
         fx.send(chunk("p", 1, tokens(2, 9), true));
         fx.send(chunk("g", 1, Arrays.copyOfRange(g, 5, 10), true));

@@ -159,15 +159,15 @@ class ModelSwapTopologyTest {
         fx.send(chunk("new", 1, b, true));
         fx.send(chunk("old", 2, c, true));
 
-        // One flush: "new" 0 and "old" 1 in the first round, each on its own model, then "new" 1 and "old" 2.
+        // One flush, one forward per model: "new" 0 and 1 on the new model, then "old" 1 and 2 on its own.
         final List<Embedding> out = fx.attentionOut();
         final float[][] onFirst = offlineCausal(first.attention(), a, b, c);
         final float[][] onSecond = offlineCausal(secondBert, a, b);
         assertThat(out).hasSize(5);
         assertComputedBy(out.get(0), first.attention(), onFirst[0]);
         assertComputedBy(out.get(1), secondBert, onSecond[0]);
-        assertComputedBy(out.get(2), first.attention(), onFirst[1]);
-        assertComputedBy(out.get(3), secondBert, onSecond[1]);
+        assertComputedBy(out.get(2), secondBert, onSecond[1]);
+        assertComputedBy(out.get(3), first.attention(), onFirst[1]);
         assertComputedBy(out.get(4), first.attention(), onFirst[2]);
         assertThat(out.get(4).getFinal$()).isTrue();
         assertThat(fx.attentionDlq.isEmpty()).isTrue();
