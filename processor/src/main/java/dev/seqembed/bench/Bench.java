@@ -275,51 +275,67 @@ public final class Bench {
 
     /**
      * The causal micro-batch: {@link #CAUSAL_BATCH_SEQUENCES} sequences, each with a cached prefix, get one more
-     * chunk each, computed one forward per chunk and then as one packed forward (what the processor does with chunks
-     * that wait together). Chunks of {@code causalChunk} and of 64 tokens.
+     * chunk each (chunks of {@code causalChunk} and of 64 tokens), and one sequence gets
+     * {@link #CAUSAL_BATCH_SEQUENCES} chunks of {@code causalChunk} at once (a consumer catching up): computed one
+     * forward per chunk, then as one packed forward, as the processor computes chunks that wait together.
      */
     public ArrayNode causalBatch(final BertModel model) {
-        final BertConfig c = model.config();
         final int n = CAUSAL_BATCH_SEQUENCES;
         final ArrayNode rows = JSON.createArrayNode();
-        out.printf("%n== attention causal micro-batch: %d sequences, one chunk each on a cached prefix%n", n);
-        out.printf("  %6s %6s %14s %11s %17s %15s %8s%n", "prefix", "chunk", "one by one ms", "batched ms",
-                "one by one tok/s", "batched tok/s", "speedup");
-        for (final int chunk : new int[] {sizes.causalChunk(), 64}) {
-            final int prefix = Math.min(64, c.maxPositionEmbeddings() - chunk);
-            if (prefix < 1) {
-                continue;
-            }
-            final KvCache[] filled = new KvCache[n];
-            final int[][] tails = new int[n][];
-            for (int s = 0; s < n; s++) {
-                final int[] all = tokens(c.vocabSize(), prefix + chunk, 97L * s + chunk);
-                filled[s] = model.newCache();
-                model.appendCausal(filled[s], Arrays.copyOf(all, prefix), Pooling.MEAN, true);
-                tails[s] = Arrays.copyOfRange(all, prefix, prefix + chunk);
-            }
-            final Stats alone = measure(() -> {
-                final KvCache[] caches = copies(filled);
-                final long t0 = System.nanoTime();
-                for (int s = 0; s < n; s++) {
-                    model.appendCausal(caches[s], tails[s], Pooling.MEAN, true);
-                }
-                return System.nanoTime() - t0;
-            });
-            final Stats batched = measure(() -> {
-                final KvCache[] caches = copies(filled);
-                final long t0 = System.nanoTime();
-                model.appendCausalBatch(caches, tails, Pooling.MEAN, true);
-                return System.nanoTime() - t0;
-            });
-            final long aloneRate = Math.round(n * chunk / (alone.medianMs() / 1e3));
-            final long batchedRate = Math.round(n * chunk / (batched.medianMs() / 1e3));
-            rows.add(JSON.valueToTree(new BenchJson.CausalBatchRow(n, prefix, chunk, round(alone.medianMs()),
-                    round(batched.medianMs()), aloneRate, batchedRate, round(alone.medianMs() / batched.medianMs()))));
-            out.printf("  %6d %6d %14.3f %11.3f %17d %15d %7.1fx%n", prefix, chunk, alone.medianMs(),
-                    batched.medianMs(), aloneRate, batchedRate, alone.medianMs() / batched.medianMs());
-        }
+        out.printf("%n== attention causal micro-batch: chunks on a cached prefix, one forward each vs one packed "
+                + "forward%n");
+        out.printf("  %9s %6s %6s %6s %14s %11s %17s %15s %8s%n", "sequences", "chunks", "prefix", "chunk",
+                "one by one ms", "batched ms", "one by one tok/s", "batched tok/s", "speedup");
+        causalBatchRow(model, n, 1, sizes.causalChunk(), rows);
+        causalBatchRow(model, n, 1, 64, rows);
+        causalBatchRow(model, 1, n, sizes.causalChunk(), rows);
         return rows;
+    }
+
+    /** One row of {@link #causalBatch}: {@code sequences} x {@code chunks} chunks of {@code chunk} tokens. */
+    private void causalBatchRow(final BertModel model, final int sequences, final int chunks, final int chunk,
+                                final ArrayNode rows) {
+        final BertConfig c = model.config();
+        final int prefix = Math.min(64, c.maxPositionEmbeddings() - chunks * chunk);
+        if (prefix < 1) {
+            return;
+        }
+        final KvCache[] filled = new KvCache[sequences];
+        final int[][] tails = new int[sequences * chunks][];
+        for (int s = 0; s < sequences; s++) {
+            final int[] all = tokens(c.vocabSize(), prefix + chunks * chunk, 97L * s + chunk);
+            filled[s] = model.newCache();
+            model.appendCausal(filled[s], Arrays.copyOf(all, prefix), Pooling.MEAN, true);
+            for (int j = 0; j < chunks; j++) {
+                tails[s * chunks + j] = Arrays.copyOfRange(all, prefix + j * chunk, prefix + (j + 1) * chunk);
+            }
+        }
+        final Stats alone = measure(() -> {
+            final KvCache[] caches = copies(filled);
+            final long t0 = System.nanoTime();
+            for (int k = 0; k < tails.length; k++) {
+                model.appendCausal(caches[k / chunks], tails[k], Pooling.MEAN, true);
+            }
+            return System.nanoTime() - t0;
+        });
+        final Stats batched = measure(() -> {
+            final KvCache[] caches = copies(filled);
+            final KvCache[] perChunk = new KvCache[tails.length];
+            for (int k = 0; k < tails.length; k++) {
+                perChunk[k] = caches[k / chunks];
+            }
+            final long t0 = System.nanoTime();
+            model.appendCausalBatch(perChunk, tails, Pooling.MEAN, true);
+            return System.nanoTime() - t0;
+        });
+        final int tokens = tails.length * chunk;
+        final long aloneRate = Math.round(tokens / (alone.medianMs() / 1e3));
+        final long batchedRate = Math.round(tokens / (batched.medianMs() / 1e3));
+        rows.add(JSON.valueToTree(new BenchJson.CausalBatchRow(sequences, chunks, prefix, chunk,
+                round(alone.medianMs()), round(batched.medianMs()), aloneRate, batchedRate,
+                round(alone.medianMs() / batched.medianMs()))));
+        out.printf("  %9d %6d %6d %6d %14.3f %11.3f %17d %15d %7.1fx%n", sequences, chunks, prefix, chunk,
+                alone.medianMs(), batched.medianMs(), aloneRate, batchedRate, alone.medianMs() / batched.medianMs());
     }
 
     private static KvCache[] copies(final KvCache[] caches) {

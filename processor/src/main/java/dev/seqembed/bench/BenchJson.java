@@ -84,12 +84,13 @@ public final class BenchJson {
     }
 
     /**
-     * {@code sequences} causal sequences with a cache of {@code prefix} tokens each, one more chunk of {@code chunk}
-     * tokens each: one forward per chunk against all chunks in one packed forward (the causal micro-batch).
+     * {@code sequences} causal sequences with a cache of {@code prefix} tokens each, {@code chunks} more chunks of
+     * {@code chunk} tokens each: one forward per chunk against all chunks in one packed forward (the causal
+     * micro-batch; a sequence's chunks are one segment of it).
      */
-    @JsonPropertyOrder({"sequences", "prefix", "chunk", "one_by_one_ms", "batched_ms", "one_by_one_tokens_per_s",
-            "batched_tokens_per_s", "speedup"})
-    public record CausalBatchRow(int sequences, int prefix, int chunk, @JsonProperty("one_by_one_ms") double oneByOneMs,
+    @JsonPropertyOrder({"sequences", "chunks", "prefix", "chunk", "one_by_one_ms", "batched_ms",
+            "one_by_one_tokens_per_s", "batched_tokens_per_s", "speedup"})
+    public record CausalBatchRow(int sequences, int chunks, int prefix, int chunk, @JsonProperty("one_by_one_ms") double oneByOneMs,
                                  @JsonProperty("batched_ms") double batchedMs,
                                  @JsonProperty("one_by_one_tokens_per_s") long oneByOneTokensPerS,
                                  @JsonProperty("batched_tokens_per_s") long batchedTokensPerS, double speedup) {

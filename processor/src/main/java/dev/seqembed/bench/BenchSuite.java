@@ -36,8 +36,8 @@ import dev.seqembed.topology.Models;
  *   "encoder": [{"length", "flops", "ms", "best_ms", "gflops", "flops_per_token", "reps"}],
  *   "causal":  [{"prefix", "chunk", "cached_ms", "cached_best_ms", "recompute_ms", "recompute_best_ms",
  *                "flops_cached", "flops_recompute", "speedup", "cache_bytes"}],
- *   "causal_batch": [{"sequences", "prefix", "chunk", "one_by_one_ms", "batched_ms", "one_by_one_tokens_per_s",
- *                     "batched_tokens_per_s", "speedup"}],
+ *   "causal_batch": [{"sequences", "chunks", "prefix", "chunk", "one_by_one_ms", "batched_ms",
+ *                     "one_by_one_tokens_per_s", "batched_tokens_per_s", "speedup"}],
  *   "end_to_end": {"sequences", "tokens_per_sequence", "tokens", "passthrough_seconds",
  *                  "passthrough_tokens_per_s", "passthrough_records_per_s", "complete", "dense_embeddings",
  *                  "dense_seconds", "dense_tokens_per_s", "attention_seconds", "attention_tokens_per_s",
@@ -47,8 +47,8 @@ import dev.seqembed.topology.Models;
  * {@code causal}: a chunk of {@code chunk} tokens appended to a cache of {@code prefix} tokens
  * ({@code cached_ms}) vs one causal forward over all {@code prefix + chunk} tokens without a cache
  * ({@code recompute_ms}); both give the same embedding. {@code causal_batch}: 8 sequences with a cached prefix
- * get one chunk each, one forward per chunk ({@code one_by_one_ms}) against one packed forward ({@code batched_ms}),
- * as the processor computes chunks that wait together. {@code end_to_end}: raw pass-through is produce +
+ * get one chunk each, or one sequence gets 8 chunks ({@code chunks}), one forward per chunk ({@code one_by_one_ms})
+ * against one packed forward ({@code batched_ms}), as the processor computes chunks that wait together. {@code end_to_end}: raw pass-through is produce +
  * read_committed consume of the TokenChunk records on a plain topic; the dense figure is the time from the first
  * send to the last dense embedding consumed (read_committed) with the whole topology running (attention mode
  * encoder, which shares the cores; its own completion time is {@code attention_seconds}).
