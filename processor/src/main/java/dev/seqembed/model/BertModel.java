@@ -42,6 +42,8 @@ public final class BertModel {
     private static final ParallelGemm GEMM = ModelThreads.GEMM;
     /** Below this many multiply-adds of a layer's attention, its heads stay on the calling thread. */
     private static final long HEAD_SPLIT_MACS = 1L << 20;
+    /** Query rows per block of a causal head ({@link #attendHead}). */
+    private static final int CAUSAL_BLOCK_ROWS = 64;
 
     /** Why an empty chunk cannot be pooled when its sequence has no tokens yet. */
     public static final String EMPTY_CACHE = "the cache holds no tokens yet";
@@ -534,26 +536,34 @@ public final class BertModel {
 
     /**
      * One head of one segment's attention: scores = Q_h K_h^T (the scale is in Q), a softmax over the keys each
-     * query may see (causal: positions up to its own), then ctx_h = P V_h into the head's columns of ctx.
+     * query may see (causal: positions up to its own), then ctx_h = P V_h into the head's columns of ctx. Causal
+     * segments go in blocks of {@link #CAUSAL_BLOCK_ROWS} queries whose scores and context stop at the block's last
+     * position: a fresh segment of n rows (a sequence's waiting chunks, a causal forward from 0) then computes
+     * about 0.6 n^2 products instead of n^2, most of whose upper triangle the mask would zero.
      */
     private void attendHead(final Segment s, final HeadOperands op, final int head, final boolean causal,
                             final FloatPointer ctxN, final Workspace ws) {
         final int h = config.hiddenSize();
         final int m = s.rows();
-        final int c = s.context();
         final int dh = config.headSize();
         final int off = head * dh;
-        final FloatPointer scoresN = ws.nat(Workspace.N_SCORES, (long) m * c);
-        final float[] scores = ws.arr(Workspace.SCORES, m * c);
-        NativeGemm.gemm(m, c, dh, NativeGemm.at(op.queries(), off), 3 * h, true, NativeGemm.at(op.keys(), off),
-                op.kvStride(), 0f, scoresN, c);
-        NativeGemm.get(scoresN, 0, scores, m * c);
-        for (int r = 0; r < m; r++) {
-            Kernels.softmax(scores, r * c, causal ? s.start() + r + 1 : c, c, ws.kernels);
+        final int block = causal ? CAUSAL_BLOCK_ROWS : m;
+        for (int r0 = 0; r0 < m; r0 += block) {
+            final int r1 = Math.min(m, r0 + block);
+            final int rows = r1 - r0;
+            final int c = causal ? s.start() + r1 : s.context();
+            final FloatPointer scoresN = ws.nat(Workspace.N_SCORES, (long) rows * c);
+            final float[] scores = ws.arr(Workspace.SCORES, rows * c);
+            NativeGemm.gemm(rows, c, dh, NativeGemm.at(op.queries(), (long) r0 * 3 * h + off), 3 * h, true,
+                    NativeGemm.at(op.keys(), off), op.kvStride(), 0f, scoresN, c);
+            NativeGemm.get(scoresN, 0, scores, rows * c);
+            for (int r = 0; r < rows; r++) {
+                Kernels.softmax(scores, r * c, causal ? s.start() + r0 + r + 1 : c, c, ws.kernels);
+            }
+            NativeGemm.put(scoresN, 0, scores, rows * c);
+            NativeGemm.gemm(rows, dh, c, scoresN, c, false, NativeGemm.at(op.values(), off), op.kvStride(), 0f,
+                    NativeGemm.at(ctxN, (long) (s.row() + r0) * h + off), h);
         }
-        NativeGemm.put(scoresN, 0, scores, m * c);
-        NativeGemm.gemm(m, dh, c, scoresN, c, false, NativeGemm.at(op.values(), off), op.kvStride(), 0f,
-                NativeGemm.at(ctxN, (long) s.row() * h + off), h);
     }
 
     /** Copies a segment's new keys and values (columns h..3h of its QKV rows) into its cache's staging area. */

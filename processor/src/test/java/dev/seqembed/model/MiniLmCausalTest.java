@@ -68,6 +68,34 @@ class MiniLmCausalTest {
     }
 
     @Test
+    void theSameChunksWaitingTogetherAsOneSegmentEqualTheReferenceAfterEveryChunk() {
+        // What the causal micro-batch does with a sequence's waiting chunks: one 512-row segment from position 0,
+        // attention in blocks of queries, each chunk pooled at its own end.
+        final int[] tokens = MiniLm.tokens(497, model.config().maxPositionEmbeddings());
+        final double[][] reference = Reference.bert(weights, "", model.config(), tokens, true);
+        final KvCache cache = model.newCache();
+        final KvCache[] caches = new KvCache[CHUNKS.length];
+        final int[][] chunks = new int[CHUNKS.length][];
+        int start = 0;
+        for (int k = 0; k < CHUNKS.length; k++) {
+            caches[k] = cache;
+            chunks[k] = java.util.Arrays.copyOfRange(tokens, start, start + CHUNKS[k]);
+            start += CHUNKS[k];
+        }
+        final float[][] actual = model.appendCausalBatch(caches, chunks, Pooling.MEAN, true);
+        start = 0;
+        for (int k = 0; k < CHUNKS.length; k++) {
+            start += CHUNKS[k];
+            final double[] expected = Reference.pool(reference, start, Pooling.MEAN, true);
+            assertThat(VectorDistance.relativeL2(actual[k], expected)).as("prefix " + start + ": relative L2 distance")
+                    .isLessThanOrEqualTo(TOLERANCE);
+            assertThat(VectorDistance.relativeMaxAbs(actual[k], expected))
+                    .as("prefix " + start + ": largest component error / norm").isLessThanOrEqualTo(TOLERANCE);
+        }
+        assertThat(cache.length()).isEqualTo(start);
+    }
+
+    @Test
     void theReferenceRunBidirectionallyEqualsOnnxRuntime() throws Exception {
         final int[] tokens = MiniLm.tokens(64, 64);
         final double[] reference = Reference.pool(Reference.bert(weights, "", model.config(), tokens, false),
