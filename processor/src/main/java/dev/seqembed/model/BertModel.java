@@ -4,8 +4,8 @@ import org.bytedeco.javacpp.FloatPointer;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -265,8 +265,8 @@ public final class BertModel {
     /**
      * Causal streaming: runs {@code chunk} at positions {@code cache.length()...} against the cached keys and
      * values, appends its own to {@code cache} and updates the pooling state. Returns the pooled embedding of
-     * the whole prefix, equal to float rounding to a full causal forward over it. The cache is unchanged if
-     * this throws.
+     * the whole prefix, equal to float rounding to a full causal forward over it; an empty chunk computes nothing
+     * and returns that of the prefix so far. The cache is unchanged if this throws.
      */
     public float[] appendCausal(final KvCache cache, final int[] chunk, final Pooling pooling,
                                 final boolean normalize) {
