@@ -436,17 +436,24 @@ public final class BertModel {
      */
     private void embed(final Segment[] segments, final int rows, final float[] x, final FloatPointer xN) {
         final int h = config.hiddenSize();
+        // Each row's token and position first, so that the lookups run in parallel, next to their rows' LayerNorm.
+        final int[] token = new int[rows];
+        final int[] position = new int[rows];
         for (final Segment s : segments) {
             for (int r = 0; r < s.rows(); r++) {
-                final int w = s.tokens()[r] * h;
-                final int p = (s.start() + r) * h;
-                final int o = (s.row() + r) * h;
+                token[s.row() + r] = s.tokens()[r];
+                position[s.row() + r] = s.start() + r;
+            }
+        }
+        ROWS.forRows(rows, h, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                final int w = token[r] * h;
+                final int p = position[r] * h;
+                final int o = r * h;
                 for (int j = 0; j < h; j++) {
                     x[o + j] = wordEmbeddings[w + j] + positionAndType[p + j];
                 }
             }
-        }
-        ROWS.forRows(rows, h, (from, to) -> {
             Kernels.addLayerNorm(x, null, null, x, from, to, h, embeddingNorm.gamma(), embeddingNorm.beta(),
                     config.layerNormEps());
             NativeGemm.putRows(xN, x, from, to, h);
