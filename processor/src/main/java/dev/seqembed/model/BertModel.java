@@ -326,12 +326,9 @@ public final class BertModel {
         final float[] x = row == 0 ? new float[0] : forward(segments.toArray(new Segment[0]), row, true);
         final int h = config.hiddenSize();
         final float[][] out = new float[chunks.length][];
-        final Map<KvCache, Integer> rowOf = new IdentityHashMap<>();
-        for (final Segment s : segments) {
-            rowOf.put(s.cache(), s.row());
-        }
+        // The segments' rows follow one another in cache order, so the entries' rows follow in the same order.
+        int r = 0;
         for (final KvCache cache : order) {
-            int r = rowOf.getOrDefault(cache, 0);
             // Chunk by chunk, as appendCausal would have folded them into the pooling state.
             for (final int k : entries.get(cache)) {
                 final int n = chunks[k].length;
