@@ -137,10 +137,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         // known sequence: that sequence is closed, so that its later chunks never meet a cache with a gap.
         unreadable = new UnreadableEntries();
         waiting = new WaitingChunks(new StateEntries<>(context.getStateStore(PENDING_STORE), PendingChunk.SERDE),
-                unreadable, id -> {
-                    delete(id);
-                    KvCacheStore.markFailed(store, id);
-                }, context.currentSystemTimeMs());
+                unreadable, this::closeSequence, context.currentSystemTimeMs());
         // Unbatched, the punctuator only serves chunks left waiting by a run with batching (a configuration change).
         if (batched() || !waiting.isEmpty()) {
             context.schedule(Duration.ofMillis(Math.max(1, batching.maxWaitMs())), PunctuationType.WALL_CLOCK_TIME,
@@ -265,12 +262,18 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
 
     /** A corrupt cache entry or a model error: free the sequence's cache, close the sequence. */
     private ProcessingFailure fail(final TokenChunk chunk, final RuntimeException e) {
-        final String id = chunk.getSequenceId();
-        delete(id);
-        if (!chunk.getLast()) {
-            KvCacheStore.markFailed(store, id);
+        if (chunk.getLast()) {
+            delete(chunk.getSequenceId());
+        } else {
+            closeSequence(chunk.getSequenceId());
         }
         return ProcessingFailure.ofChunk(chunk, "causal attention", e);
+    }
+
+    /** Frees a sequence's state and marks it failed: its later chunks are dead-lettered until its last. */
+    private void closeSequence(final String id) {
+        delete(id);
+        KvCacheStore.markFailed(store, id);
     }
 
     /**
@@ -289,28 +292,26 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         }
     }
 
-    /** One sequence's chunks in a pass: one segment of the forward, from its cache's length before them. */
-    private static final class Run {
-        final BertModel model;
-        final KvCache cache;
-        final int before;
-        final List<Member> members = new ArrayList<>();
-        int length;
-
+    /**
+     * One sequence's chunks in a pass, in order: one segment of the forward. They share the first one's model and
+     * cache; each starts where the one before it ends.
+     */
+    private record Run(List<Member> members) {
         Run(final Member first) {
-            this.model = first.model;
-            this.cache = first.cache;
-            this.before = first.before;
-            add(first);
+            this(new ArrayList<>(List.of(first)));
         }
 
-        void add(final Member m) {
-            members.add(m);
-            length = m.before + m.tokens.length;
+        Member first() {
+            return members.get(0);
         }
 
         Member last() {
             return members.get(members.size() - 1);
+        }
+
+        /** The sequence's length after the last chunk so far. */
+        int length() {
+            return last().before + last().tokens.length;
         }
     }
 
@@ -340,7 +341,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
             }
         }
         final Map<BertModel, List<Run>> byModel = new LinkedHashMap<>();
-        runs.values().forEach(r -> byModel.computeIfAbsent(r.model, x -> new ArrayList<>()).add(r));
+        runs.values().forEach(r -> byModel.computeIfAbsent(r.first().model, x -> new ArrayList<>()).add(r));
         byModel.forEach(this::compute);
         return later;
     }
@@ -351,14 +352,15 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         final int[] tokens;
         try {
             chunk = CHUNKS.deserializer().deserialize(PENDING_STORE, w.chunk().value());
-            tokens = AttentionBounds.fitting(Vectors.toIntArray(chunk.getTokens()), run.length, maxPositions);
+            tokens = AttentionBounds.fitting(Vectors.toIntArray(chunk.getTokens()), run.length(), maxPositions);
         } catch (final RuntimeException e) {
             if (ProcessingFailure.isKafkaStreamsOwn(e)) {
                 throw e;
             }
             return false;
         }
-        run.add(new Member(chunk, w.chunk().timestampMs(), w.chunk(), run.model, run.cache, run.length, tokens));
+        run.members().add(new Member(chunk, w.chunk().timestampMs(), w.chunk(), run.first().model,
+                run.first().cache, run.length(), tokens));
         return true;
     }
 
@@ -390,8 +392,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
                 throw e;
             }
             if (chunk == null) { // undecodable: its sequence loses a chunk, so it is closed
-                delete(id);
-                KvCacheStore.markFailed(store, id);
+                closeSequence(id);
                 deadLetter(id, source, new ProcessingFailure("sequence '" + id + "' waiting chunk (causal "
                         + "attention): " + ProcessingFailure.describe(e), e));
             } else {
@@ -405,7 +406,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
     private void compute(final BertModel model, final List<Run> runs) {
         final List<AttentionEngine.CausalChunk> batch = new ArrayList<>();
         for (final Run r : runs) {
-            for (final Member m : r.members) {
+            for (final Member m : r.members()) {
                 batch.add(new AttentionEngine.CausalChunk(m.chunk.getSequenceId(), m.cache, m.chunk.getChunkIndex(),
                         m.tokens, m.chunk.getLast(), m.timestampMs));
             }
@@ -418,7 +419,7 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
                 throw e;
             }
             for (final Run r : runs) {
-                for (final Member m : r.members) {
+                for (final Member m : r.members()) {
                     deadLetter(m.chunk.getSequenceId(), m.source, fail(m.chunk, e));
                 }
             }
@@ -426,10 +427,10 @@ public final class AttentionCausal extends ContextualProcessor<String, TokenChun
         }
         int k = 0;
         for (final Run r : runs) {
-            for (final Member m : r.members) {
+            for (final Member m : r.members()) {
                 send(m, out.get(k++));
             }
-            store(r.last(), r.before);
+            store(r.last(), r.first().before);
         }
     }
 
