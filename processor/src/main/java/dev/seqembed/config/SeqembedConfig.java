@@ -131,10 +131,11 @@ public final class SeqembedConfig {
         // one run against 1): attention 20.8k -> 27.5k tokens/s, ingest-only dense 81k -> 124k tokens/s,
         // half-rate p99 attention 483-528 -> 401 ms. Model threads follow (NativeSetup).
         d.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "2");
-        d.put("processing.exception.handler.global.enabled", "true");
+        d.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
         // Kafka Streams 4.3's partition assignor builds its own StreamsConfig from the main consumer's settings,
         // which lack the key above, and so warned at every consumer start that the handler is not enabled.
-        d.put(StreamsConfig.mainConsumerPrefix("processing.exception.handler.global.enabled"), "true");
+        d.put(StreamsConfig.mainConsumerPrefix(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG),
+                "true");
         // Replication of changelogs and repartition topics: -1 = broker default.
         d.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "-1");
         d.put(StreamsConfig.producerPrefix(ProducerConfig.ACKS_CONFIG), "all");
