@@ -96,9 +96,9 @@ class BertBatchTest {
 
         final float[][] alone = {model.appendCausal(apart, c1, Pooling.MEAN, true),
             model.appendCausal(apart, c2, Pooling.MEAN, true), model.appendCausal(apart, c3, Pooling.MEAN, true)};
-        Reference.assertClose(out[0], toDouble(alone[0]), 1e-5, "after chunk 1");
-        Reference.assertClose(out[2], toDouble(alone[1]), 1e-5, "after the empty chunk");
-        Reference.assertClose(out[3], toDouble(alone[2]), 1e-5, "after chunk 3");
+        Reference.assertClose(out[0], Reference.toDouble(alone[0]), 1e-5, "after chunk 1");
+        Reference.assertClose(out[2], Reference.toDouble(alone[1]), 1e-5, "after the empty chunk");
+        Reference.assertClose(out[3], Reference.toDouble(alone[2]), 1e-5, "after chunk 3");
         Reference.assertClose(out[3], Reference.pool(Reference.bert(weights, "", C, Arrays.copyOf(tokens, 30), true),
                 30, Pooling.MEAN, true), 1e-4, "a causal forward over the prefix");
         assertThat(together.length()).isEqualTo(30);
@@ -106,7 +106,7 @@ class BertBatchTest {
         // The caches hold the same keys/values, to float rounding: the next chunk gives the same embedding.
         final int[] next = Arrays.copyOfRange(tokens, 30, 34);
         Reference.assertClose(model.appendCausal(together, next, Pooling.MEAN, true),
-                toDouble(model.appendCausal(apart, next, Pooling.MEAN, true)), 1e-5, "the chunk after them");
+                Reference.toDouble(model.appendCausal(apart, next, Pooling.MEAN, true)), 1e-5, "the chunk after them");
     }
 
     @Test
@@ -117,13 +117,5 @@ class BertBatchTest {
                 new int[][] {Fixtures.tokens(7, 3, C.vocabSize()), new int[0]}, Pooling.MEAN, true))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage(BertModel.EMPTY_CACHE);
         assertThat(a.length()).isZero();
-    }
-
-    private static double[] toDouble(final float[] v) {
-        final double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
     }
 }

@@ -123,7 +123,7 @@ class BertModelTest {
         for (final int t : tokens) {
             last = model.appendCausal(steps, new int[] {t}, Pooling.MEAN, false);
         }
-        Reference.assertClose(last, toDouble(whole), 1e-5, "token by token");
+        Reference.assertClose(last, Reference.toDouble(whole), 1e-5, "token by token");
     }
 
     @Test
@@ -165,21 +165,13 @@ class BertModelTest {
                 }));
             }
             for (final java.util.concurrent.Future<float[]> f : futures) {
-                Reference.assertClose(f.get(), toDouble(expected), 1e-6, "concurrent");
+                Reference.assertClose(f.get(), Reference.toDouble(expected), 1e-6, "concurrent");
             }
             for (final java.util.concurrent.Future<float[]> f : causal) {
-                Reference.assertClose(f.get(), toDouble(expectedCausal), 1e-6, "concurrent causal");
+                Reference.assertClose(f.get(), Reference.toDouble(expectedCausal), 1e-6, "concurrent causal");
             }
         } finally {
             pool.shutdownNow();
         }
-    }
-
-    static double[] toDouble(final float[] v) {
-        final double[] d = new double[v.length];
-        for (int i = 0; i < v.length; i++) {
-            d[i] = v[i];
-        }
-        return d;
     }
 }

@@ -246,4 +246,13 @@ final class Reference {
             assertClose(actual[r], expected[r], rel, what + " row " + r);
         }
     }
+
+    /** A float vector widened to double, to compare with the reference. */
+    static double[] toDouble(final float[] v) {
+        final double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
+    }
 }
